@@ -1,0 +1,466 @@
+//! Evaluation of one component (rules + reconciliation, SPEC §4) and the least fixpoint over the
+//! whole graph (SPEC §5): strongly connected components in topological order, a worklist inside
+//! each.
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::lattice::{Interner, Lbl, SetId};
+use super::rules::{self, Contribution, Rule};
+use crate::model::{Port, Topology};
+
+/// How a coordination remedy changes a component when the plan is verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ordering {
+    /// Inputs in one deterministic (epoch) order: the component behaves as confluent.
+    Deterministic,
+    /// Inputs in one sequencer order: confluent, but the output may differ between runs.
+    Dynamic,
+}
+
+/// Why an output got its label: the deciding step and the path it came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Why {
+    /// The step.
+    pub step: Step,
+    /// Index of the deciding path in the component, if a path decided.
+    pub path: Option<u32>,
+}
+
+/// The deciding step of an output's label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Not reached yet (⊥).
+    Unknown,
+    /// A source output: its declared seal, else `Async`.
+    Source,
+    /// An output that no path reaches: behaves as a source output.
+    Unreached,
+    /// A path passed its input label (rule p).
+    Pass,
+    /// Two different seals met and joined to `Async`.
+    SealsMeet,
+    /// Rule 4′ consumed a compatible seal.
+    SealConsumed,
+    /// A read whose write paths are all fed compatible seals (or that has no write path).
+    ProtectedRead,
+    /// R1: a `Taint` from the given rule.
+    Taint(Rule),
+    /// R2: an unprotected `NDRead` from the given rule.
+    NDRead(Rule),
+    /// The soundness guard kept an input label of severity `Run` or worse.
+    Guard,
+    /// A dynamic ordering applied by the plan leaves `Run`.
+    DynamicOrder,
+    /// The output's declared seal.
+    DeclaredSeal,
+    /// A seal was dropped because the output does not carry its key.
+    Lost,
+}
+
+/// Something the evaluation of a component observed, recorded in the final pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// R1 or R2 added an anomaly through `path` by `rule` (1, 1′, 2, 3 or 4).
+    Anomaly {
+        /// Component index.
+        component: usize,
+        /// Path index.
+        path: usize,
+        /// The table row.
+        rule: Rule,
+    },
+    /// Rule 4′ consumed a seal on `path`.
+    SealConsumed {
+        /// Component index.
+        component: usize,
+        /// Path index.
+        path: usize,
+        /// The key.
+        key: SetId,
+    },
+    /// A read on `path` is protected; `guards` are the write paths whose sealed inputs it waits
+    /// for, and `passed` the seals on paths into the same output that it consumes.
+    ProtectedRead {
+        /// Component index.
+        component: usize,
+        /// Path index of the read.
+        path: usize,
+        /// Write paths (indices) carrying compatible seals.
+        guards: Vec<usize>,
+    },
+    /// Output `output` dropped a seal on `key` because it does not carry the key.
+    Lost {
+        /// Component index.
+        component: usize,
+        /// Output index.
+        output: usize,
+        /// The key.
+        key: SetId,
+    },
+}
+
+/// Everything the evaluator needs about the topology, precomputed once.
+pub struct Solver<'t> {
+    /// The topology.
+    pub topology: &'t Topology,
+    /// Field-set interner and compatibility cache.
+    pub interner: Interner,
+    /// First port index of each component.
+    pub base: Vec<usize>,
+    /// Interned gate of each path (`None` for `*` or confluent), per component.
+    pub gates: Vec<Vec<Option<SetId>>>,
+    /// Declared seal of each port.
+    declared: Vec<Option<SetId>>,
+    /// Remedies applied by the plan, per component.
+    overrides: Vec<Option<Ordering>>,
+}
+
+impl<'t> Solver<'t> {
+    /// Prepares a topology, with optional plan overrides (one entry per component).
+    pub fn new(topology: &'t Topology, overrides: Option<Vec<Option<Ordering>>>) -> Self {
+        let mut interner = Interner::new(topology);
+        let mut base = Vec::with_capacity(topology.components.len());
+        let mut declared = Vec::new();
+        let mut gates = Vec::with_capacity(topology.components.len());
+        for c in &topology.components {
+            base.push(declared.len());
+            for o in &c.outputs {
+                declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
+            }
+            gates.push(
+                c.paths
+                    .iter()
+                    .map(|p| p.annotation.gate().and_then(|g| interner.gate(g)))
+                    .collect(),
+            );
+        }
+        let overrides = overrides.unwrap_or_else(|| vec![None; topology.components.len()]);
+        Solver {
+            topology,
+            interner,
+            base,
+            gates,
+            declared,
+            overrides,
+        }
+    }
+
+    /// Number of ports (output interfaces) in the topology.
+    pub fn ports(&self) -> usize {
+        self.declared.len()
+    }
+
+    /// Port index of an output.
+    pub fn port(&self, p: Port) -> usize {
+        self.base[p.component] + p.output
+    }
+
+    /// The remedy applied to a component, if any.
+    pub fn ordering(&self, c: usize) -> Option<Ordering> {
+        self.overrides[c]
+    }
+
+    /// Evaluates component `c` from the current labels, writing its output labels into `out`
+    /// (one per output) and, when `events` is given, what it observed.
+    pub fn evaluate(
+        &mut self,
+        c: usize,
+        labels: &[Lbl],
+        out: &mut Vec<(Lbl, Why)>,
+        mut events: Option<&mut Vec<Event>>,
+    ) {
+        out.clear();
+        let topo = self.topology;
+        let comp = &topo.components[c];
+        let rep = comp.acts_replicated();
+        let ordering = self.overrides[c];
+        for (oi, output) in comp.outputs.iter().enumerate() {
+            let port = self.base[c] + oi;
+            let mut best = Lbl::Bot;
+            let mut why = Why {
+                step: Step::Unknown,
+                path: None,
+            };
+            let mut reached = false;
+            let mut met_seals = false;
+            for (pi, path) in comp.paths.iter().enumerate() {
+                if path.output != oi {
+                    continue;
+                }
+                reached = true;
+                let from = comp.inputs[path.input].from;
+                let l = labels[self.base[from.component] + from.output];
+                let confluent;
+                let annotation = if ordering.is_some() {
+                    confluent = path.annotation.confluent();
+                    &confluent
+                } else {
+                    &path.annotation
+                };
+                let gate = self.gates[c][pi];
+                let interner = &mut self.interner;
+                let Some((rule, contribution)) =
+                    rules::apply(l, annotation, gate, |g, k| interner.compatible(g, k))
+                else {
+                    continue;
+                };
+                let (label, step) = match contribution {
+                    Contribution::Label(x) => (x, Step::Pass),
+                    Contribution::Consumed(key) => {
+                        if let Some(ev) = events.as_deref_mut() {
+                            ev.push(Event::SealConsumed {
+                                component: c,
+                                path: pi,
+                                key,
+                            });
+                        }
+                        (Lbl::Async, Step::SealConsumed)
+                    }
+                    Contribution::Taint => {
+                        if let Some(ev) = events.as_deref_mut() {
+                            ev.push(Event::Anomaly {
+                                component: c,
+                                path: pi,
+                                rule,
+                            });
+                        }
+                        (if rep { Lbl::Diverge } else { Lbl::Run }, Step::Taint(rule))
+                    }
+                    Contribution::NDRead(g) => match self.guards(c, g, labels) {
+                        Some(guards) => {
+                            if let Some(ev) = events.as_deref_mut() {
+                                ev.push(Event::ProtectedRead {
+                                    component: c,
+                                    path: pi,
+                                    guards,
+                                });
+                            }
+                            (Lbl::Async, Step::ProtectedRead)
+                        }
+                        None => {
+                            if let Some(ev) = events.as_deref_mut() {
+                                ev.push(Event::Anomaly {
+                                    component: c,
+                                    path: pi,
+                                    rule,
+                                });
+                            }
+                            (if rep { Lbl::Inst } else { Lbl::Run }, Step::NDRead(rule))
+                        }
+                    },
+                };
+                let joined = best.join(label);
+                if joined != best {
+                    met_seals = joined != label;
+                    best = joined;
+                    why = Why {
+                        step,
+                        path: Some(pi as u32),
+                    };
+                }
+                // Soundness guard: a protected read never launders `Run` or worse.
+                if l.rank() >= Lbl::Run.rank() && best.rank() < l.rank() {
+                    best = l;
+                    why = Why {
+                        step: Step::Guard,
+                        path: Some(pi as u32),
+                    };
+                }
+            }
+            if met_seals {
+                why.step = Step::SealsMeet;
+            }
+            if !reached {
+                best = self.declared[port].map_or(Lbl::Async, Lbl::Seal);
+                why.step = if comp.is_source() {
+                    Step::Source
+                } else {
+                    Step::Unreached
+                };
+            } else if best != Lbl::Bot {
+                if ordering == Some(Ordering::Dynamic) && best.rank() < Lbl::Run.rank() {
+                    best = Lbl::Run;
+                    why.step = Step::DynamicOrder;
+                }
+                if let (Lbl::Seal(k), Some(fields)) = (best, &output.fields)
+                    && !self.interner.carried(k, fields, &topo.implicit)
+                {
+                    if let Some(ev) = events.as_deref_mut() {
+                        ev.push(Event::Lost {
+                            component: c,
+                            output: oi,
+                            key: k,
+                        });
+                    }
+                    best = Lbl::Async;
+                    why.step = Step::Lost;
+                }
+                if let Some(k) = self.declared[port]
+                    && best.rank() <= Lbl::Async.rank()
+                {
+                    best = Lbl::Seal(k);
+                    why.step = Step::DeclaredSeal;
+                }
+            }
+            out.push((best, why));
+        }
+    }
+
+    /// For a read with gate `g`: `Some(write paths)` when every write path of the component is
+    /// fed a seal compatible with `g` (or nothing yet), `None` when the read is unprotected.
+    fn guards(&mut self, c: usize, g: Option<SetId>, labels: &[Lbl]) -> Option<Vec<usize>> {
+        let comp = &self.topology.components[c];
+        let mut guards = Vec::new();
+        for (pi, p) in comp.paths.iter().enumerate() {
+            if !p.annotation.is_write() {
+                continue;
+            }
+            let from = comp.inputs[p.input].from;
+            match labels[self.base[from.component] + from.output] {
+                Lbl::Bot => {}
+                Lbl::Seal(k) if self.interner.compatible(g, k) => guards.push(pi),
+                _ => return None,
+            }
+        }
+        Some(guards)
+    }
+}
+
+/// The least fixpoint: labels and reasons for every port.
+pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>) {
+    let topo = solver.topology;
+    let n = topo.components.len();
+    let mut labels = vec![Lbl::Bot; solver.ports()];
+    let mut whys = vec![
+        Why {
+            step: Step::Unknown,
+            path: None
+        };
+        solver.ports()
+    ];
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, n * 2);
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    let mut self_loop = vec![false; n];
+    for (ci, c) in topo.components.iter().enumerate() {
+        for input in &c.inputs {
+            let p = input.from.component;
+            if p == ci {
+                self_loop[ci] = true;
+            }
+            graph.add_edge(NodeIndex::new(p), NodeIndex::new(ci), ());
+        }
+    }
+    // Strongly connected components (iterative, so deep chains cannot overflow the stack),
+    // then put in topological order so each is solved after everything feeding it.
+    let sccs = petgraph::algo::kosaraju_scc(&graph);
+    let mut scc_of = vec![0usize; n];
+    for (si, scc) in sccs.iter().enumerate() {
+        for v in scc {
+            scc_of[v.index()] = si;
+        }
+    }
+    let order = topological_scc_order(&sccs, &scc_of, topo);
+    let mut buf = Vec::new();
+    let mut queued = vec![false; n];
+    let mut queue = std::collections::VecDeque::new();
+    for si in order {
+        let scc = &sccs[si];
+        let cyclic = scc.len() > 1 || self_loop[scc[0].index()];
+        let mut members: Vec<usize> = scc.iter().map(|v| v.index()).collect();
+        members.sort_unstable();
+        for &c in &members {
+            queue.push_back(c);
+            queued[c] = true;
+        }
+        while let Some(c) = queue.pop_front() {
+            queued[c] = false;
+            solver.evaluate(c, &labels, &mut buf, None);
+            let mut changed = false;
+            for (oi, &(l, why)) in buf.iter().enumerate() {
+                let port = solver.base[c] + oi;
+                // Labels only rise: joining with the old value keeps the iteration monotone.
+                let new = labels[port].join(l);
+                if new != labels[port] {
+                    labels[port] = new;
+                    whys[port] = why;
+                    changed = true;
+                } else if whys[port].step == Step::Unknown {
+                    whys[port] = why;
+                }
+            }
+            if changed && cyclic {
+                for o in &topo.components[c].outputs {
+                    for &(consumer, _) in &o.consumers {
+                        if scc_of[consumer] == si && !queued[consumer] {
+                            queued[consumer] = true;
+                            queue.push_back(consumer);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (labels, whys)
+}
+
+/// Orders SCC indices so that every producer SCC comes before its consumers (Kahn's algorithm on
+/// the condensation, ties broken by the smallest component index for determinism).
+fn topological_scc_order(sccs: &[Vec<NodeIndex>], scc_of: &[usize], topo: &Topology) -> Vec<usize> {
+    let k = sccs.len();
+    let mut indegree = vec![0usize; k];
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (ci, c) in topo.components.iter().enumerate() {
+        for input in &c.inputs {
+            let (a, b) = (scc_of[input.from.component], scc_of[ci]);
+            if a != b {
+                succ[a].push(b);
+                indegree[b] += 1;
+            }
+        }
+    }
+    let min_member: Vec<usize> = sccs
+        .iter()
+        .map(|s| s.iter().map(|v| v.index()).min().unwrap_or(0))
+        .collect();
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize)>> = (0..k)
+        .filter(|&s| indegree[s] == 0)
+        .map(|s| std::cmp::Reverse((min_member[s], s)))
+        .collect();
+    let mut order = Vec::with_capacity(k);
+    while let Some(std::cmp::Reverse((_, s))) = ready.pop() {
+        order.push(s);
+        for &t in &succ[s] {
+            indegree[t] -= 1;
+            if indegree[t] == 0 {
+                ready.push(std::cmp::Reverse((min_member[t], t)));
+            }
+        }
+    }
+    order
+}
+
+/// The reference semantics: evaluate every component in index order until nothing changes.
+/// Quadratic; used by tests to check [`solve`].
+pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
+    let mut labels = vec![Lbl::Bot; solver.ports()];
+    let mut buf = Vec::new();
+    loop {
+        let mut changed = false;
+        for c in 0..solver.topology.components.len() {
+            solver.evaluate(c, &labels, &mut buf, None);
+            for (oi, &(l, _)) in buf.iter().enumerate() {
+                let port = solver.base[c] + oi;
+                let new = labels[port].join(l);
+                if new != labels[port] {
+                    labels[port] = new;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return labels;
+        }
+    }
+}

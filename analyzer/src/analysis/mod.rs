@@ -1,0 +1,245 @@
+//! Label inference (SPEC §3–§5): the lattice, the rule table, the fixpoint, and derivations.
+
+pub mod fixpoint;
+pub mod lattice;
+pub mod rules;
+
+use blazes_annotations::Label;
+
+use fixpoint::Solver;
+pub use fixpoint::{Event, Ordering, Step, Why};
+use lattice::{Interner, Lbl};
+use rules::Rule;
+
+use crate::model::{Port, Topology};
+
+/// The result of inference: a label and a reason for every output interface.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Field sets and compatibility for this topology.
+    pub interner: Interner,
+    base: Vec<usize>,
+    gates: Vec<Vec<Option<lattice::SetId>>>,
+    labels: Vec<Lbl>,
+    whys: Vec<Why>,
+    /// What the final evaluation of each component observed (anomalies, consumed seals, …),
+    /// in component order.
+    pub events: Vec<Event>,
+    overrides: Vec<Option<Ordering>>,
+}
+
+/// Analyzes a topology as written.
+pub fn analyze(topology: &Topology) -> Analysis {
+    analyze_with(topology, None)
+}
+
+/// Analyzes a topology with plan remedies applied (one entry per component).
+pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>>) -> Analysis {
+    let mut solver = Solver::new(topology, overrides);
+    let (labels, whys) = fixpoint::solve(&mut solver);
+    let mut events = Vec::new();
+    let mut buf = Vec::new();
+    for c in 0..topology.components.len() {
+        solver.evaluate(c, &labels, &mut buf, Some(&mut events));
+    }
+    let overrides = (0..topology.components.len())
+        .map(|c| solver.ordering(c))
+        .collect();
+    Analysis {
+        base: solver.base,
+        gates: solver.gates,
+        interner: solver.interner,
+        labels,
+        whys,
+        events,
+        overrides,
+    }
+}
+
+/// Labels computed by the naive reference iteration (for tests of the fixpoint).
+#[doc(hidden)]
+pub fn naive_labels(topology: &Topology) -> Vec<Label> {
+    let mut solver = Solver::new(topology, None);
+    let labels = fixpoint::naive(&mut solver);
+    labels
+        .into_iter()
+        .map(|l| solver.interner.external(l))
+        .collect()
+}
+
+impl Analysis {
+    fn index(&self, p: Port) -> usize {
+        self.base[p.component] + p.output
+    }
+
+    /// The inference label of an output (`Bot` when no source reaches it).
+    pub fn lbl(&self, p: Port) -> Lbl {
+        self.labels[self.index(p)]
+    }
+
+    /// The external label of an output; an unreached stream reads as `Async`.
+    pub fn label(&self, p: Port) -> Label {
+        self.interner.external(self.lbl(p))
+    }
+
+    /// All labels, port by port in component order (for comparisons in tests).
+    pub fn all_labels(&self) -> Vec<Label> {
+        self.labels
+            .iter()
+            .map(|&l| self.interner.external(l))
+            .collect()
+    }
+
+    /// Why an output has its label.
+    pub fn why(&self, p: Port) -> Why {
+        self.whys[self.index(p)]
+    }
+
+    /// The remedy applied to a component when this analysis verified a plan.
+    pub fn ordering(&self, component: usize) -> Option<Ordering> {
+        self.overrides[component]
+    }
+
+    /// The label of the stream feeding input `input` of component `component`.
+    pub fn input_label(&self, t: &Topology, component: usize, input: usize) -> Label {
+        self.label(t.producer(component, input))
+    }
+
+    /// Renders a label of the inference lattice.
+    pub fn show(&self, l: Lbl) -> String {
+        self.interner.external(l).to_string()
+    }
+
+    fn gate_text(&self, t: &Topology, component: usize, path: usize) -> String {
+        t.components[component].paths[path]
+            .annotation
+            .gate()
+            .map_or_else(String::new, |g| format!("({g})"))
+    }
+
+    /// The derivation of an output's label: the chain of rules from a source to here, one step
+    /// per line, source first.
+    pub fn derivation(&self, t: &Topology, port: Port) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = port;
+        while seen.insert(cur) {
+            let comp = &t.components[cur.component];
+            let name = t.port_name(cur);
+            let label = self.show(self.lbl(cur));
+            let why = self.why(cur);
+            let Some(pi) = why.path.map(|p| p as usize) else {
+                lines.push(match why.step {
+                    Step::Source => match &comp.outputs[cur.output].seal {
+                        Some((k, _)) => format!("`{name}` is a source sealed on ({k}): {label}"),
+                        None => format!("`{name}` is a source without a seal: {label}"),
+                    },
+                    Step::Unreached => format!("`{name}` is reached by no path: {label}"),
+                    _ => format!("`{name}` is reached by no source: {label}"),
+                });
+                break;
+            };
+            let path = &comp.paths[pi];
+            let input = &comp.inputs[path.input];
+            let out_name = &comp.outputs[path.output].name;
+            let in_label = self.show(self.lbl(input.from));
+            let rep = comp.acts_replicated();
+            let head = format!(
+                "`{}`: {} -> {} is {}, fed {} from `{}`",
+                comp.name,
+                input.name,
+                out_name,
+                path.annotation,
+                in_label,
+                t.port_name(input.from)
+            );
+            let gate = self.gate_text(t, cur.component, pi);
+            let step = match why.step {
+                Step::Pass => format!("{head}; rule p passes it on: `{name}` is {label}"),
+                Step::SealsMeet => {
+                    format!("{head}; different seals meet and join: `{name}` is {label}")
+                }
+                Step::SealConsumed => format!(
+                    "{head}; rule 4′ consumes the compatible seal (seal barrier): `{name}` is {label}"
+                ),
+                Step::ProtectedRead => format!(
+                    "{head}; the read is protected by sealed write paths (seal barrier): `{name}` \
+                     is {label}"
+                ),
+                Step::Taint(rule) => format!(
+                    "{head}; {} gives Taint; {}R1 gives {label} for `{name}`",
+                    rule.name(),
+                    if rep {
+                        format!("`{}` is replicated, so ", comp.name)
+                    } else {
+                        String::new()
+                    }
+                ),
+                Step::NDRead(rule) => {
+                    let reason = self.unprotected_reason(t, cur.component, pi);
+                    format!(
+                        "{head}; {} gives NDRead{gate}, not protected ({reason}); {}R2 gives \
+                         {label} for `{name}`",
+                        rule.name(),
+                        if rep {
+                            format!("`{}` is replicated, so ", comp.name)
+                        } else {
+                            String::new()
+                        }
+                    )
+                }
+                Step::Guard => format!(
+                    "{head}; the soundness guard keeps the input's {in_label}: `{name}` is {label}"
+                ),
+                Step::DynamicOrder => format!(
+                    "{head}; a dynamic order leaves cross-run nondeterminism: `{name}` is {label}"
+                ),
+                Step::DeclaredSeal => {
+                    format!("{head}; `{name}` declares its seal: {label}")
+                }
+                Step::Lost => format!(
+                    "{head}; the seal is lost because `{name}` does not carry its key: {label}"
+                ),
+                Step::Source | Step::Unreached | Step::Unknown => {
+                    format!("{head}: {label}")
+                }
+            };
+            lines.push(step);
+            cur = input.from;
+        }
+        lines.reverse();
+        lines
+    }
+
+    /// Why a read on `path` is not protected: the first write path not fed a compatible seal.
+    pub fn unprotected_reason(&self, t: &Topology, component: usize, path: usize) -> String {
+        let comp = &t.components[component];
+        for p in &comp.paths {
+            if !p.annotation.is_write() {
+                continue;
+            }
+            let input = &comp.inputs[p.input];
+            let l = self.lbl(input.from);
+            let compatible = match l {
+                Lbl::Seal(k) => self.interner.is_compatible(self.gates[component][path], k),
+                Lbl::Bot => true,
+                _ => false,
+            };
+            if !compatible {
+                return format!(
+                    "write path {} -> {} ({}) is fed {}",
+                    input.name,
+                    comp.outputs[p.output].name,
+                    p.annotation,
+                    self.show(l)
+                );
+            }
+        }
+        "no write path is sealed".into()
+    }
+}
+
+/// True for rules that originate an anomaly (as opposed to inheriting one): 1, 1′, 2 and 4.
+pub fn originates(rule: Rule) -> bool {
+    matches!(rule, Rule::R1 | Rule::R1Seal | Rule::R2 | Rule::R4)
+}

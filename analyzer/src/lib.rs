@@ -1,0 +1,81 @@
+//! blazes: coordination analysis for dataflow topologies.
+//!
+//! The pipeline, one module per stage, each a pure function of the previous stage's value:
+//!
+//! ```text
+//! topology.yaml ─> load ─> Topology ─> analysis ─> Analysis ─> plan ─> Plan ─> report
+//! ```
+//!
+//! [`check_str`] runs the whole pipeline on YAML text and returns the findings, as the CLI
+//! prints them.
+//!
+//! ```
+//! let yaml = "components:\n  src: {}\n  count: { inputs: [src], label: OW(word) }\n";
+//! let report = blazes::check_str("t.yaml", yaml, &Default::default()).unwrap();
+//! assert_eq!(report.findings[0].code.name, "order-site");
+//! ```
+
+pub mod analysis;
+pub mod cli;
+pub mod load;
+pub mod model;
+pub mod plan;
+pub mod report;
+
+pub use analysis::{Analysis, analyze};
+pub use blazes_annotations as annotations;
+pub use model::Topology;
+pub use plan::{Plan, plan};
+pub use report::{Diagnostic, Severity};
+
+/// Options for a whole check.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// Planning options.
+    pub plan: plan::Options,
+    /// Finding options.
+    pub findings: plan::findings::FindingOptions,
+}
+
+/// Everything a check produces for one topology.
+#[derive(Debug)]
+pub struct Report {
+    /// The loaded topology.
+    pub topology: Topology,
+    /// Labels and derivations.
+    pub analysis: Analysis,
+    /// Coordination sites and verification.
+    pub plan: Plan,
+    /// Findings in reporting order.
+    pub findings: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// True when some finding has error severity.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Analyzes and plans a loaded topology.
+pub fn check(topology: Topology, options: &CheckOptions) -> Report {
+    let analysis = analyze(&topology);
+    let plan = plan(&topology, &analysis, options.plan);
+    let findings = plan::findings::findings(&topology, &analysis, &plan, &options.findings);
+    Report {
+        topology,
+        analysis,
+        plan,
+        findings,
+    }
+}
+
+/// Loads YAML text (`name` is shown in diagnostics) and checks it; input errors come back as
+/// diagnostics.
+pub fn check_str(
+    name: &str,
+    yaml: &str,
+    options: &CheckOptions,
+) -> Result<Report, Vec<Diagnostic>> {
+    Ok(check(load::load_str(name, yaml)?, options))
+}

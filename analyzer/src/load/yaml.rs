@@ -1,0 +1,998 @@
+//! The SPEC §8 topology format: validates a YAML node tree into a [`Topology`], collecting every
+//! error as a located [`Diagnostic`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use blazes_annotations::{
+    Annotation, Gate, ParseError, ParseErrorKind, SealKey, is_field_name, suggest,
+};
+
+use super::tree::{self, Node, Value};
+use crate::model::{
+    Component, Fd, Grouping, Input, Output, Path, Port, SourceFile, Span, Topology,
+};
+use crate::report::{Diagnostic, codes};
+
+const TOP_KEYS: &[&str] = &["name", "description", "components", "fds", "implicit"];
+const COMPONENT_KEYS: &[&str] = &[
+    "inputs",
+    "outputs",
+    "label",
+    "paths",
+    "replicated",
+    "parallelism",
+    "fds",
+    "description",
+    "allow",
+    "reason",
+];
+const INPUT_KEYS: &[&str] = &["from", "grouping", "description"];
+const OUTPUT_KEYS: &[&str] = &["fields", "seal", "description"];
+const PATH_KEYS: &[&str] = &["from", "to", "label", "description"];
+const STRUCTURED_LABEL_KEYS: &[&str] = &["label", "gate"];
+const FD_KEYS: &[&str] = &["from", "to"];
+const GROUPINGS: &[&str] = &[
+    "shuffle",
+    "fields",
+    "partial_key",
+    "all",
+    "global",
+    "local_or_shuffle",
+    "direct",
+    "custom",
+];
+
+/// Loads a topology from YAML text. `name` is shown in diagnostics.
+pub fn load_str(name: &str, text: &str) -> Result<Topology, Vec<Diagnostic>> {
+    let source = SourceFile::new(name, text);
+    let root = match tree::parse(text) {
+        Ok(root) => root,
+        Err(f) => {
+            let code = if f.budget {
+                codes::RESOURCE_LIMIT
+            } else {
+                codes::YAML_SYNTAX
+            };
+            return Err(vec![
+                Diagnostic::new(code, &source, f.message.clone()).at(f.span, f.message),
+            ]);
+        }
+    };
+    let mut ctx = Ctx {
+        source,
+        diags: Vec::new(),
+    };
+    let topology = ctx.topology(&root);
+    match topology {
+        Some(t) if ctx.diags.is_empty() => Ok(t),
+        _ => {
+            let mut diags = ctx.diags;
+            crate::report::sort(&mut diags);
+            Err(diags)
+        }
+    }
+}
+
+struct Ctx {
+    source: Arc<SourceFile>,
+    diags: Vec<Diagnostic>,
+}
+
+/// A component as written, before references are resolved.
+struct RawComponent<'a> {
+    name: String,
+    span: Span,
+    entries: BTreeMap<&'a str, &'a Node>,
+}
+
+/// An input as written.
+struct RawInput {
+    name: String,
+    span: Span,
+    from: String,
+    from_span: Span,
+    grouping: Grouping,
+    grouping_span: Option<Span>,
+}
+
+impl Ctx {
+    fn error(
+        &mut self,
+        code: &'static crate::report::Code,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let message = message.into();
+        self.diags
+            .push(Diagnostic::new(code, &self.source, message.clone()).at(span, message));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn invalid(&mut self, node: &Node, expected: &str) {
+        let found = node.kind();
+        self.error(
+            codes::INVALID_VALUE,
+            node.span,
+            format!("expected {expected}, found {found}"),
+        );
+    }
+
+    /// Checks a mapping's keys against the allowed ones and returns its entries by key.
+    fn mapping<'a>(
+        &mut self,
+        node: &'a Node,
+        allowed: &[&str],
+        what: &str,
+    ) -> Option<BTreeMap<&'a str, &'a Node>> {
+        let Value::Map(entries) = &node.value else {
+            if matches!(node.value, Value::Null) {
+                return Some(BTreeMap::new());
+            }
+            self.invalid(node, &format!("a mapping for {what}"));
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else {
+                self.invalid(k, "a string key");
+                continue;
+            };
+            if !allowed.contains(&key) {
+                let d = self.error(
+                    codes::UNKNOWN_KEY,
+                    k.span,
+                    format!("unknown key `{key}` in {what}"),
+                );
+                d.help = Some(match suggest(key, allowed) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("valid keys here: {}", allowed.join(", ")),
+                });
+                continue;
+            }
+            out.insert(key, v);
+        }
+        Some(out)
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                self.invalid(node, what);
+                None
+            }
+        }
+    }
+
+    /// A list of distinct field names (also accepts a single name).
+    fn field_list(&mut self, node: &Node, what: &str) -> Option<Vec<String>> {
+        let items: Vec<&Node> = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Str(_) => vec![node],
+            Value::Null => Vec::new(),
+            _ => {
+                self.invalid(node, &format!("a list of field names for {what}"));
+                return None;
+            }
+        };
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let Some(name) = item.as_str() else {
+                self.invalid(item, "a field name");
+                ok = false;
+                continue;
+            };
+            if !is_field_name(name) {
+                self.error(
+                    codes::BAD_GATE,
+                    item.span,
+                    format!("`{name}` is not a field name"),
+                )
+                .help = Some("field names start with a letter or `_`".into());
+                ok = false;
+            } else if !seen.insert(name.to_string()) {
+                self.error(
+                    codes::BAD_GATE,
+                    item.span,
+                    format!("field `{name}` is listed twice in {what}"),
+                );
+                ok = false;
+            } else {
+                out.push(name.to_string());
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn topology(&mut self, root: &Node) -> Option<Topology> {
+        if matches!(root.value, Value::Null) {
+            self.error(codes::INVALID_VALUE, root.span, "the file is empty")
+                .help = Some("a topology has a `components:` mapping".into());
+            return None;
+        }
+        let top = self.mapping(root, TOP_KEYS, "the topology")?;
+        let name = top.get("name").and_then(|n| self.string(n, "a name"));
+        if let Some(d) = top.get("description") {
+            self.string(d, "a description");
+        }
+        let implicit = top
+            .get("implicit")
+            .and_then(|n| self.field_list(n, "`implicit`"))
+            .unwrap_or_default();
+        let mut fds = top.get("fds").map(|n| self.fds(n)).unwrap_or_default();
+        let Some(components_node) = top.get("components") else {
+            self.error(
+                codes::INVALID_VALUE,
+                Span::new(root.span.offset, 0),
+                "the topology has no `components`",
+            );
+            return None;
+        };
+        let raw = self.raw_components(components_node)?;
+        let index: HashMap<&str, usize> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+
+        // First pass: outputs, so that references can be resolved.
+        let mut components: Vec<Component> = raw
+            .iter()
+            .map(|c| Component {
+                name: c.name.clone(),
+                span: c.span,
+                inputs: Vec::new(),
+                outputs: self.outputs(c, &implicit),
+                paths: Vec::new(),
+                parallelism: 1,
+                replicated: false,
+                allow: Vec::new(),
+            })
+            .collect();
+
+        // Second pass: inputs, annotations and options.
+        for (ci, c) in raw.iter().enumerate() {
+            let inputs = self.inputs(c);
+            for r in inputs {
+                if let Some(port) = self.resolve(&r, &index, &components) {
+                    components[ci].inputs.push(Input {
+                        name: r.name,
+                        span: r.span,
+                        from: port,
+                        from_span: r.from_span,
+                        grouping: r.grouping,
+                        grouping_span: r.grouping_span,
+                    });
+                }
+            }
+            components[ci].inputs.sort_by(|a, b| a.name.cmp(&b.name));
+            let paths = self.paths(c, &components[ci]);
+            components[ci].paths = paths;
+            if let Some(n) = c.entries.get("parallelism") {
+                match n.value {
+                    Value::Int(p) if p >= 1 && p <= i128::from(u32::MAX) => {
+                        components[ci].parallelism = u32::try_from(p).unwrap_or(u32::MAX);
+                    }
+                    Value::Int(_) => {
+                        self.error(
+                            codes::INVALID_VALUE,
+                            n.span,
+                            "parallelism must be at least 1",
+                        )
+                        .help = Some("a component has at least one instance".into());
+                    }
+                    _ => self.invalid(n, "a positive integer"),
+                }
+            }
+            if let Some(n) = c.entries.get("replicated") {
+                match n.value {
+                    Value::Bool(b) => components[ci].replicated = b,
+                    _ => self.invalid(n, "`true` or `false`"),
+                }
+            }
+            if let Some(n) = c.entries.get("allow") {
+                components[ci].allow = self.allow(n);
+            }
+            if let Some(n) = c.entries.get("fds") {
+                fds.extend(self.fds(n));
+            }
+            for key in ["description", "reason"] {
+                if let Some(n) = c.entries.get(key) {
+                    self.string(n, "a string");
+                }
+            }
+        }
+
+        // Consumers of each output, in name order.
+        let mut consumers: Vec<Vec<Vec<(usize, usize)>>> = components
+            .iter()
+            .map(|c| vec![Vec::new(); c.outputs.len()])
+            .collect();
+        for (ci, c) in components.iter().enumerate() {
+            for (ii, input) in c.inputs.iter().enumerate() {
+                consumers[input.from.component][input.from.output].push((ci, ii));
+            }
+        }
+        for (c, outs) in components.iter_mut().zip(consumers) {
+            for (o, cons) in c.outputs.iter_mut().zip(outs) {
+                o.consumers = cons;
+            }
+        }
+
+        Some(Topology {
+            name,
+            source: Arc::clone(&self.source),
+            components,
+            fds,
+            implicit,
+        })
+    }
+
+    /// Component entries, sorted by name; duplicates and bad names reported.
+    fn raw_components<'a>(&mut self, node: &'a Node) -> Option<Vec<RawComponent<'a>>> {
+        let Value::Map(entries) = &node.value else {
+            self.invalid(node, "a mapping of component names to components");
+            return None;
+        };
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = self.string(k, "a component name") else {
+                continue;
+            };
+            if !is_component_name(&name) {
+                self.error(
+                    codes::INVALID_VALUE,
+                    k.span,
+                    format!("`{name}` is not a valid component name"),
+                )
+                .help = Some(
+                    "names start with a letter or `_` and contain letters, digits, `_` or `-` \
+                     (a `.` separates component and output in references)"
+                        .into(),
+                );
+                continue;
+            }
+            if let Some(first) = seen.get(&name) {
+                let first = *first;
+                let d = self.error(
+                    codes::DUPLICATE_NAME,
+                    k.span,
+                    format!("component `{name}` is defined twice"),
+                );
+                d.secondary.push(crate::report::Marked {
+                    span: first,
+                    text: "first defined here".into(),
+                });
+                continue;
+            }
+            seen.insert(name.clone(), k.span);
+            let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format!("component `{name}`"))
+            else {
+                continue;
+            };
+            out.push(RawComponent {
+                name,
+                span: k.span,
+                entries,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(out)
+    }
+
+    fn outputs(&mut self, c: &RawComponent<'_>, implicit: &[String]) -> Vec<Output> {
+        let default = || Output {
+            name: "out".into(),
+            span: c.span,
+            fields: None,
+            seal: None,
+            consumers: Vec::new(),
+        };
+        let Some(node) = c.entries.get("outputs") else {
+            return vec![default()];
+        };
+        let Value::Map(entries) = &node.value else {
+            self.invalid(node, "a mapping of output names");
+            return vec![default()];
+        };
+        let mut outs: Vec<Output> = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = self.string(k, "an output name") else {
+                continue;
+            };
+            if !is_component_name(&name) {
+                self.error(
+                    codes::INVALID_VALUE,
+                    k.span,
+                    format!("`{name}` is not a valid output name"),
+                );
+                continue;
+            }
+            if let Some(first) = outs.iter().find(|o| o.name == name) {
+                let first = first.span;
+                self.error(
+                    codes::DUPLICATE_NAME,
+                    k.span,
+                    format!("output `{name}` of `{}` is defined twice", c.name),
+                )
+                .secondary
+                .push(crate::report::Marked {
+                    span: first,
+                    text: "first defined here".into(),
+                });
+                continue;
+            }
+            let what = format!("output `{}.{name}`", c.name);
+            let entries = self.mapping(v, OUTPUT_KEYS, &what).unwrap_or_default();
+            let fields = entries
+                .get("fields")
+                .and_then(|f| self.field_list(f, "`fields`"));
+            let seal = entries.get("seal").and_then(|s| {
+                let key = self.field_list(s, "a seal key")?;
+                if let Some(fields) = &fields {
+                    for (i, k) in key.iter().enumerate() {
+                        if !fields.contains(k) && !implicit.contains(k) {
+                            let span = match &s.value {
+                                Value::Seq(items) => items.get(i).map_or(s.span, |n| n.span),
+                                _ => s.span,
+                            };
+                            let d = self.error(
+                                codes::UNKNOWN_SEAL_FIELD,
+                                span,
+                                format!("seal key `{k}` is not a field of `{}.{name}`", c.name),
+                            );
+                            d.help = Some(
+                                match suggest(
+                                    k,
+                                    &fields.iter().map(String::as_str).collect::<Vec<_>>(),
+                                ) {
+                                    Some(f) => format!("did you mean `{f}`?"),
+                                    None => format!("declared fields: {}", fields.join(", ")),
+                                },
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some((SealKey::new(key), s.span))
+            });
+            if let Some(d) = entries.get("description") {
+                self.string(d, "a description");
+            }
+            outs.push(Output {
+                name,
+                span: k.span,
+                fields,
+                seal,
+                consumers: Vec::new(),
+            });
+        }
+        if outs.is_empty() {
+            outs.push(default());
+        }
+        outs.sort_by(|a, b| a.name.cmp(&b.name));
+        outs
+    }
+
+    fn inputs(&mut self, c: &RawComponent<'_>) -> Vec<RawInput> {
+        let Some(node) = c.entries.get("inputs") else {
+            return Vec::new();
+        };
+        let mut out: Vec<RawInput> = Vec::new();
+        let mut push = |ctx: &mut Ctx, input: RawInput| {
+            if let Some(first) = out.iter().find(|i| i.name == input.name) {
+                let first = first.span;
+                ctx.error(
+                    codes::DUPLICATE_NAME,
+                    input.span,
+                    format!("input `{}` of `{}` is defined twice", input.name, c.name),
+                )
+                .secondary
+                .push(crate::report::Marked {
+                    span: first,
+                    text: "first defined here".into(),
+                });
+            } else {
+                out.push(input);
+            }
+        };
+        match &node.value {
+            Value::Seq(items) => {
+                for item in items {
+                    if let Some(r) =
+                        self.string(item, "a reference `component` or `component.output`")
+                    {
+                        push(
+                            self,
+                            RawInput {
+                                name: r.clone(),
+                                span: item.span,
+                                from: r,
+                                from_span: item.span,
+                                grouping: Grouping::Shuffle,
+                                grouping_span: None,
+                            },
+                        );
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let Some(name) = self.string(k, "an input name") else {
+                        continue;
+                    };
+                    if let Some(r) = v.as_str() {
+                        push(
+                            self,
+                            RawInput {
+                                name,
+                                span: k.span,
+                                from: r.to_string(),
+                                from_span: v.span,
+                                grouping: Grouping::Shuffle,
+                                grouping_span: None,
+                            },
+                        );
+                        continue;
+                    }
+                    let what = format!("input `{}.{name}`", c.name);
+                    let Some(e) = self.mapping(v, INPUT_KEYS, &what) else {
+                        continue;
+                    };
+                    let Some(from) = e.get("from") else {
+                        self.error(
+                            codes::INVALID_VALUE,
+                            k.span,
+                            format!("{what} has no `from`"),
+                        )
+                        .help = Some(
+                            "name the producer: `from: component` or `from: component.output`"
+                                .into(),
+                        );
+                        continue;
+                    };
+                    let Some(from_text) = self.string(from, "a reference") else {
+                        continue;
+                    };
+                    let grouping = match e.get("grouping") {
+                        Some(g) => match self.grouping(g) {
+                            Some(x) => x,
+                            None => continue,
+                        },
+                        None => Grouping::Shuffle,
+                    };
+                    if let Some(d) = e.get("description") {
+                        self.string(d, "a description");
+                    }
+                    push(
+                        self,
+                        RawInput {
+                            name,
+                            span: k.span,
+                            from: from_text,
+                            from_span: from.span,
+                            grouping,
+                            grouping_span: e.get("grouping").map(|g| g.span),
+                        },
+                    );
+                }
+            }
+            Value::Null => {}
+            _ => self.invalid(node, "a list of references or a mapping of inputs"),
+        }
+        out
+    }
+
+    fn grouping(&mut self, node: &Node) -> Option<Grouping> {
+        let text = self.string(node, "a grouping")?;
+        let trimmed = text.trim();
+        let (word, args) = match trimmed.find('(') {
+            Some(i) if trimmed.ends_with(')') => (
+                trimmed[..i].trim(),
+                Some(&trimmed[i + 1..trimmed.len() - 1]),
+            ),
+            _ => (trimmed, None),
+        };
+        let fields = |ctx: &mut Ctx| -> Option<Vec<String>> {
+            let list: Vec<String> = args
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if list.is_empty() || list.iter().any(|f| !is_field_name(f)) {
+                ctx.error(
+                    codes::INVALID_VALUE,
+                    node.span,
+                    format!("`{word}` needs a list of field names, as in `{word}(key)`"),
+                );
+                return None;
+            }
+            Some(list)
+        };
+        let g = match (word, args.is_some()) {
+            ("fields", _) => Grouping::Fields(fields(self)?),
+            ("partial_key", _) => Grouping::PartialKey(fields(self)?),
+            ("shuffle", false) => Grouping::Shuffle,
+            ("all", false) => Grouping::All,
+            ("global", false) => Grouping::Global,
+            ("local_or_shuffle", false) => Grouping::LocalOrShuffle,
+            ("direct", false) => Grouping::Direct,
+            ("custom", false) => Grouping::Custom,
+            _ => {
+                let d = self.error(
+                    codes::INVALID_VALUE,
+                    node.span,
+                    format!("unknown grouping `{trimmed}`"),
+                );
+                d.help = Some(match suggest(word, GROUPINGS) {
+                    Some(s) if s != word => format!("did you mean `{s}`?"),
+                    _ => format!("groupings: {}", GROUPINGS.join(", ")),
+                });
+                return None;
+            }
+        };
+        Some(g)
+    }
+
+    /// Resolves `component` or `component.output` to a port.
+    fn resolve(
+        &mut self,
+        r: &RawInput,
+        index: &HashMap<&str, usize>,
+        components: &[Component],
+    ) -> Option<Port> {
+        let (comp, port) = match r.from.split_once('.') {
+            Some((c, p)) => (c, Some(p)),
+            None => (r.from.as_str(), None),
+        };
+        let Some(&ci) = index.get(comp) else {
+            let names: Vec<&str> = index.keys().copied().collect();
+            let d = self.error(
+                codes::DANGLING_REFERENCE,
+                r.from_span,
+                format!("no component named `{comp}`"),
+            );
+            d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
+            return None;
+        };
+        let outs = &components[ci].outputs;
+        match port {
+            None if outs.len() == 1 => Some(Port {
+                component: ci,
+                output: 0,
+            }),
+            None => {
+                let names: Vec<String> = outs
+                    .iter()
+                    .map(|o| format!("`{comp}.{}`", o.name))
+                    .collect();
+                self.error(
+                    codes::DANGLING_REFERENCE,
+                    r.from_span,
+                    format!("`{comp}` has several outputs; say which one"),
+                )
+                .help = Some(format!("one of {}", names.join(", ")));
+                None
+            }
+            Some(p) => match outs.iter().position(|o| o.name == p) {
+                Some(oi) => Some(Port {
+                    component: ci,
+                    output: oi,
+                }),
+                None => {
+                    let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
+                    let d = self.error(
+                        codes::DANGLING_REFERENCE,
+                        r.from_span,
+                        format!("`{comp}` has no output named `{p}`"),
+                    );
+                    d.help = Some(match suggest(p, &names) {
+                        Some(s) => format!("did you mean `{comp}.{s}`?"),
+                        None => format!("outputs of `{comp}`: {}", names.join(", ")),
+                    });
+                    None
+                }
+            },
+        }
+    }
+
+    /// Parses an annotation written as a string or as `{ label, gate }`.
+    fn annotation(&mut self, node: &Node) -> Option<Annotation> {
+        match &node.value {
+            Value::Str(s) => match Annotation::parse(s) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    self.annotation_error(node, s, &e);
+                    None
+                }
+            },
+            Value::Map(_) => {
+                let e = self.mapping(node, STRUCTURED_LABEL_KEYS, "an annotation")?;
+                let Some(kind_node) = e.get("label") else {
+                    self.error(
+                        codes::BAD_ANNOTATION,
+                        node.span,
+                        "the structured annotation has no `label`",
+                    )
+                    .help = Some("write `{ label: OW, gate: [word] }`".into());
+                    return None;
+                };
+                let kind = self.string(kind_node, "CR, CW, OR or OW")?;
+                let gate = match e.get("gate") {
+                    None => None,
+                    Some(g) if g.as_str() == Some("*") => Some(Gate::Any),
+                    Some(g) => Some(Gate::Fields(
+                        self.field_list(g, "a gate")?.into_iter().collect(),
+                    )),
+                };
+                match Annotation::from_parts(&kind, gate) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        self.annotation_error(kind_node, &kind, &e);
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error(
+                    codes::BAD_ANNOTATION,
+                    node.span,
+                    format!("expected an annotation, found {}", node.kind()),
+                )
+                .help = Some("annotations are CR, CW, OR(gate) or OW(gate)".into());
+                None
+            }
+        }
+    }
+
+    fn annotation_error(&mut self, node: &Node, text: &str, e: &ParseError) {
+        // Point inside the scalar when it is written plainly (its span matches its text).
+        let span = if node.span.len == text.len() {
+            Span::new(
+                node.span.offset + e.range.start.min(text.len()),
+                e.range
+                    .len()
+                    .max(1)
+                    .min(text.len().saturating_sub(e.range.start).max(1)),
+            )
+        } else {
+            node.span
+        };
+        let code = match e.kind {
+            ParseErrorKind::EmptyField
+            | ParseErrorKind::BadField(_)
+            | ParseErrorKind::DuplicateField(_)
+            | ParseErrorKind::StarWithFields
+            | ParseErrorKind::StarInSeal => codes::BAD_GATE,
+            _ => codes::BAD_ANNOTATION,
+        };
+        let help = match e.suggestion() {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "annotations are CR, CW, OR(gate) or OW(gate); a gate is a list of fields, \
+                     `*`, or empty"
+                .into(),
+        };
+        self.error(code, span, e.to_string()).help = Some(help);
+    }
+
+    fn paths(&mut self, c: &RawComponent<'_>, comp: &Component) -> Vec<Path> {
+        let default = c.entries.get("label").and_then(|n| {
+            let a = self.annotation(n)?;
+            Some((a, n.span))
+        });
+        let mut explicit: Vec<Path> = Vec::new();
+        if let Some(node) = c.entries.get("paths") {
+            let Value::Seq(items) = &node.value else {
+                self.invalid(node, "a list of paths");
+                return Vec::new();
+            };
+            for item in items {
+                let what = format!("a path of `{}`", c.name);
+                let Some(e) = self.mapping(item, PATH_KEYS, &what) else {
+                    continue;
+                };
+                let input = self.interface(e.get("from").copied(), item, comp, true);
+                let output = self.interface(e.get("to").copied(), item, comp, false);
+                let Some(label_node) = e.get("label") else {
+                    self.error(
+                        codes::MISSING_ANNOTATION,
+                        item.span,
+                        "this path has no `label`",
+                    )
+                    .help = Some("add `label: CR` (or CW, OR(gate), OW(gate))".into());
+                    continue;
+                };
+                let annotation = self.annotation(label_node);
+                if let Some(d) = e.get("description") {
+                    self.string(d, "a description");
+                }
+                let (Some(input), Some(output), Some(annotation)) = (input, output, annotation)
+                else {
+                    continue;
+                };
+                if let Some(first) = explicit
+                    .iter()
+                    .find(|p| p.input == input && p.output == output)
+                {
+                    let first = first.span;
+                    self.error(
+                        codes::DUPLICATE_NAME,
+                        label_node.span,
+                        format!(
+                            "the path `{}` -> `{}` is annotated twice",
+                            comp.inputs[input].name, comp.outputs[output].name
+                        ),
+                    )
+                    .secondary
+                    .push(crate::report::Marked {
+                        span: first,
+                        text: "first annotated here".into(),
+                    });
+                    continue;
+                }
+                explicit.push(Path {
+                    input,
+                    output,
+                    annotation,
+                    span: label_node.span,
+                });
+            }
+        }
+        let has_label_key = c.entries.contains_key("label");
+        let has_paths_key = c.entries.contains_key("paths");
+        if !comp.inputs.is_empty() && !has_label_key && !has_paths_key {
+            self.error(
+                codes::MISSING_ANNOTATION,
+                c.span,
+                format!("component `{}` has inputs but no annotation", c.name),
+            )
+            .help = Some("add `label: CR` (or CW, OR(gate), OW(gate)), or `paths:`".into());
+        }
+        let mut paths = explicit;
+        if let Some((a, span)) = default {
+            for i in 0..comp.inputs.len() {
+                for o in 0..comp.outputs.len() {
+                    if !paths.iter().any(|p| p.input == i && p.output == o) {
+                        paths.push(Path {
+                            input: i,
+                            output: o,
+                            annotation: a.clone(),
+                            span,
+                        });
+                    }
+                }
+            }
+        }
+        paths.sort_by_key(|p| (p.output, p.input));
+        paths
+    }
+
+    /// Resolves a path's `from`/`to` to an interface index.
+    fn interface(
+        &mut self,
+        node: Option<&Node>,
+        path: &Node,
+        comp: &Component,
+        input: bool,
+    ) -> Option<usize> {
+        let names: Vec<&str> = if input {
+            comp.inputs.iter().map(|i| i.name.as_str()).collect()
+        } else {
+            comp.outputs.iter().map(|o| o.name.as_str()).collect()
+        };
+        let side = if input { "input" } else { "output" };
+        let Some(node) = node else {
+            if names.len() == 1 {
+                return Some(0);
+            }
+            let key = if input { "from" } else { "to" };
+            self.error(
+                codes::UNKNOWN_INTERFACE,
+                path.span,
+                format!(
+                    "`{}` has {} {side}s; this path must name one with `{key}`",
+                    comp.name,
+                    names.len()
+                ),
+            )
+            .help = Some(format!("{side}s: {}", names.join(", ")));
+            return None;
+        };
+        let name = self.string(node, "an interface name")?;
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            return Some(i);
+        }
+        let d = self.error(
+            codes::UNKNOWN_INTERFACE,
+            node.span,
+            format!("`{}` has no {side} named `{name}`", comp.name),
+        );
+        d.help = Some(match suggest(&name, &names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if names.is_empty() => format!("`{}` has no {side}s", comp.name),
+            None => format!("{side}s of `{}`: {}", comp.name, names.join(", ")),
+        });
+        None
+    }
+
+    fn allow(&mut self, node: &Node) -> Vec<(String, Span)> {
+        let items: Vec<&Node> = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Str(_) => vec![node],
+            _ => {
+                self.invalid(node, "a list of finding codes");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(text) = self.string(item, "a finding code") else {
+                continue;
+            };
+            match codes::lookup(&text) {
+                Some(code) => out.push((code.name.to_string(), item.span)),
+                None => {
+                    let names: Vec<&str> = codes::ALL.iter().map(|c| c.name).collect();
+                    let d = self.error(
+                        codes::UNKNOWN_CODE,
+                        item.span,
+                        format!("`{text}` is not a finding code"),
+                    );
+                    d.help = Some(match suggest(&text, &names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "`blazes explain` lists the codes".into(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn fds(&mut self, node: &Node) -> Vec<Fd> {
+        let Value::Seq(items) = &node.value else {
+            self.invalid(node, "a list of `{ from: [..], to: [..] }`");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(e) = self.mapping(item, FD_KEYS, "a functional dependency") else {
+                continue;
+            };
+            let (Some(from), Some(to)) = (e.get("from"), e.get("to")) else {
+                self.error(
+                    codes::INVALID_VALUE,
+                    item.span,
+                    "a functional dependency needs `from` and `to`",
+                );
+                continue;
+            };
+            let from = self.field_list(from, "`from`");
+            let to = self.field_list(to, "`to`");
+            if let (Some(from), Some(to)) = (from, to) {
+                if from.is_empty() || to.is_empty() {
+                    self.error(
+                        codes::INVALID_VALUE,
+                        item.span,
+                        "a functional dependency needs at least one field on each side",
+                    );
+                    continue;
+                }
+                out.push(Fd { from, to });
+            }
+        }
+        out
+    }
+}
+
+/// Component and interface names: a letter or `_`, then letters, digits, `_` or `-`.
+fn is_component_name(name: &str) -> bool {
+    is_field_name(name) && !name.contains('.')
+}

@@ -1,0 +1,5 @@
+//! The `blazes` command.
+
+fn main() -> std::process::ExitCode {
+    blazes::cli::main()
+}

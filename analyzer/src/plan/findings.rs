@@ -1,0 +1,481 @@
+//! Findings: the plan and the analysis turned into located diagnostics.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use blazes_annotations::{Annotation, Gate};
+
+use super::{Plan, SiteKind};
+use crate::analysis::{Analysis, Event, Ordering, Step, lattice::Lbl, rules::Rule};
+use crate::model::{Grouping, Port, Topology};
+use crate::report::{Diagnostic, Severity, codes};
+
+/// Finding options from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct FindingOptions {
+    /// Codes (ids or names) whose warnings become errors (`--deny`).
+    pub deny: Vec<String>,
+}
+
+/// Every finding for an analyzed and planned topology, allowed ones removed, in reporting order.
+pub fn findings(
+    t: &Topology,
+    a: &Analysis,
+    plan: &Plan,
+    options: &FindingOptions,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    order_sites(t, a, plan, &mut out);
+    seal_sites(t, a, plan, &mut out);
+    inherited(t, a, plan, &mut out);
+    partition_splits(t, a, &mut out);
+    seals(t, a, &mut out);
+    for problem in &plan.problems {
+        // Verification failing is a bug in blazes, never in the user's file: say so loudly.
+        out.push(Diagnostic::new(
+            codes::ORDER_SITE,
+            &t.source,
+            format!("internal: the coordination plan does not verify: {problem}"),
+        ));
+    }
+    out.retain(|d| {
+        let Some(name) = &d.component else {
+            return true;
+        };
+        t.component_index(name).is_none_or(|c| {
+            !t.components[c]
+                .allow
+                .iter()
+                .any(|(code, _)| code == d.code.name)
+        })
+    });
+    for d in &mut out {
+        if d.severity == Severity::Warning
+            && options
+                .deny
+                .iter()
+                .any(|x| codes::lookup(x).is_some_and(|c| c == d.code))
+        {
+            d.severity = Severity::Error;
+        }
+    }
+    crate::report::sort(&mut out);
+    out
+}
+
+fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    for site in plan.order_sites() {
+        let SiteKind::Order {
+            strategy,
+            paths,
+            seals,
+        } = &site.kind
+        else {
+            continue;
+        };
+        let c = site.component;
+        let comp = &t.components[c];
+        let Some(&first) = paths.first() else {
+            continue;
+        };
+        let path = &comp.paths[first];
+        let port = Port {
+            component: c,
+            output: path.output,
+        };
+        let label = a.label(port);
+        let input = &comp.inputs[path.input];
+        let kind = if path.annotation.is_write() {
+            "order-sensitive write"
+        } else {
+            "order-sensitive read"
+        };
+        let mut d = Diagnostic::new(
+            codes::ORDER_SITE,
+            &t.source,
+            format!(
+                "`{}` needs coordination: its {kind} {} -> {} ({}) depends on input order, so `{}` is {label}",
+                comp.name,
+                input.name,
+                comp.outputs[path.output].name,
+                path.annotation,
+                t.port_name(port)
+            ),
+        )
+        .component(&comp.name)
+        .at(path.span, format!("{} here, fed an unsealed stream", path.annotation));
+        // The unsealed inputs that rendezvous here.
+        let mut marked = BTreeSet::new();
+        for &pi in paths {
+            let p = &comp.paths[pi];
+            let mut inputs = vec![p.input];
+            if !p.annotation.is_write() {
+                inputs.extend(
+                    comp.paths
+                        .iter()
+                        .filter(|w| w.annotation.is_write())
+                        .filter(|w| !matches!(a.lbl(comp.inputs[w.input].from), Lbl::Seal(_)))
+                        .map(|w| w.input),
+                );
+            }
+            for i in inputs {
+                if marked.insert(i) {
+                    let inp = &comp.inputs[i];
+                    d = d.also(
+                        inp.from_span,
+                        format!(
+                            "`{}` arrives {} from `{}`",
+                            inp.name,
+                            a.label(inp.from),
+                            t.port_name(inp.from)
+                        ),
+                    );
+                }
+            }
+        }
+        let order = match strategy {
+            Ordering::Deterministic => format!(
+                "order all inputs of `{}` deterministically (by batch or epoch)",
+                comp.name
+            ),
+            Ordering::Dynamic => format!(
+                "order all inputs of `{}` with a sequencer (a dynamic total order: replicas \
+                 agree, but results may still differ between runs)",
+                comp.name
+            ),
+        };
+        let seal = seals
+            .iter()
+            .map(|s| {
+                let fields = s
+                    .fields
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                format!("seal `{}` on {fields}", t.port_name(s.port))
+            })
+            .collect::<Vec<_>>();
+        d = d.help(if seal.is_empty() {
+            format!("{order}; no gate field reaches this input, so a seal cannot replace the order")
+        } else {
+            format!(
+                "{order}; or, far cheaper, {} (`seal: [{}]`) so a seal barrier suffices",
+                seal.join(" and "),
+                seals[0].fields[0]
+            )
+        });
+        d.derivation = a.derivation(t, port);
+        out.push(d);
+    }
+}
+
+fn seal_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    for site in &plan.sites {
+        let SiteKind::Seal {
+            paths,
+            inputs,
+            keys,
+        } = &site.kind
+        else {
+            continue;
+        };
+        let comp = &t.components[site.component];
+        let Some(&first) = paths.first() else {
+            continue;
+        };
+        let path = &comp.paths[first];
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|&i| format!("`{}`", comp.inputs[i].name))
+            .collect();
+        let mut d = Diagnostic::new(
+            codes::SEAL_SITE,
+            &t.source,
+            format!(
+                "`{}` relies on a seal barrier on {} ({}) for its {} path",
+                comp.name,
+                names.join(", "),
+                keys.join(", "),
+                path.annotation
+            ),
+        )
+        .component(&comp.name)
+        .at(
+            path.span,
+            format!("{} protected by the seal", path.annotation),
+        );
+        for &i in inputs {
+            let inp = &comp.inputs[i];
+            if let Some(origin) = seal_origin(t, a, inp.from) {
+                let o = &t.components[origin.component].outputs[origin.output];
+                if let Some((k, span)) = &o.seal {
+                    d = d.also(*span, format!("sealed on ({k}) here"));
+                }
+            }
+        }
+        d = d.help(
+            "deploy a seal barrier on these inputs (`blazes fix` generates it): it releases each \
+             partition once every producer has sealed it",
+        );
+        d.derivation = a.derivation(
+            t,
+            Port {
+                component: site.component,
+                output: path.output,
+            },
+        );
+        out.push(d);
+    }
+}
+
+/// The output where a seal on `port` was declared, following rule-p passes upstream.
+fn seal_origin(t: &Topology, a: &Analysis, mut port: Port) -> Option<Port> {
+    let mut seen = BTreeSet::new();
+    while seen.insert(port) {
+        let why = a.why(port);
+        match (why.step, why.path) {
+            (Step::Source | Step::Unreached | Step::DeclaredSeal, _) => return Some(port),
+            (Step::Pass, Some(p)) => {
+                let comp = &t.components[port.component];
+                port = comp.inputs[comp.paths[p as usize].input].from;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn inherited(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    let sites: BTreeSet<usize> = plan.order_sites().map(|s| s.component).collect();
+    let mut done = BTreeSet::new();
+    for e in &a.events {
+        let Event::Anomaly {
+            component,
+            path,
+            rule: Rule::R3,
+        } = *e
+        else {
+            continue;
+        };
+        if sites.contains(&component) || !done.insert(component) {
+            continue;
+        }
+        let comp = &t.components[component];
+        let p = &comp.paths[path];
+        let input = &comp.inputs[p.input];
+        let port = Port {
+            component,
+            output: p.output,
+        };
+        let origin = upstream_site(t, &sites, input.from.component);
+        let mut d = Diagnostic::new(
+            codes::INHERITED,
+            &t.source,
+            format!(
+                "`{}` is {} because its input `{}` is already {} (inherited, no site of its own)",
+                t.port_name(port),
+                a.label(port),
+                input.name,
+                a.label(input.from)
+            ),
+        )
+        .component(&comp.name)
+        .at(
+            p.span,
+            format!("{} fed an {} stream", p.annotation, a.label(input.from)),
+        )
+        .also(input.from_span, "the anomalous stream comes from here");
+        d = d.help(match origin {
+            Some(o) => format!(
+                "fix the order site at `{}`; this finding disappears with it",
+                t.components[o].name
+            ),
+            None => "fix the upstream order site; this finding disappears with it".into(),
+        });
+        d.derivation = a.derivation(t, port);
+        out.push(d);
+    }
+}
+
+/// The nearest order site at or upstream of component `c`.
+fn upstream_site(t: &Topology, sites: &BTreeSet<usize>, c: usize) -> Option<usize> {
+    let mut seen = BTreeSet::from([c]);
+    let mut queue = VecDeque::from([c]);
+    while let Some(x) = queue.pop_front() {
+        if sites.contains(&x) {
+            return Some(x);
+        }
+        for input in &t.components[x].inputs {
+            if seen.insert(input.from.component) {
+                queue.push_back(input.from.component);
+            }
+        }
+    }
+    None
+}
+
+fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
+    for comp in &t.components {
+        if comp.parallelism <= 1 {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        for path in &comp.paths {
+            let (Annotation::OR(gate) | Annotation::OW(gate)) = &path.annotation else {
+                continue;
+            };
+            let Gate::Fields(fields) = gate else {
+                continue; // a `*` gate never splits
+            };
+            let input = &comp.inputs[path.input];
+            let splits = match &input.grouping {
+                Grouping::Shuffle | Grouping::PartialKey(_) | Grouping::LocalOrShuffle => true,
+                Grouping::Fields(f) => {
+                    let gate: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    !gate_determines(a, &gate, f)
+                }
+                Grouping::All | Grouping::Global | Grouping::Direct | Grouping::Custom => false,
+            };
+            if !splits || !seen.insert(path.input) {
+                continue;
+            }
+            let span = input.grouping_span.unwrap_or(input.span);
+            let gate_text = if fields.is_empty() {
+                "one global partition".to_string()
+            } else {
+                format!("partitions of ({gate})")
+            };
+            let d = Diagnostic::new(
+                codes::PARTITION_SPLIT,
+                &t.source,
+                format!(
+                    "`{}` runs {} instances of {}, but grouping `{}` on `{}` spreads its {gate_text} over them",
+                    comp.name, comp.parallelism, path.annotation, input.grouping, input.name
+                ),
+            )
+            .component(&comp.name)
+            .at(span, format!("`{}` does not keep each partition on one instance", input.grouping))
+            .also(path.span, "the gate is declared here")
+            .help(if fields.is_empty() {
+                "use `grouping: global`, or accept a two-phase aggregation with `allow: [partition-split]`".to_string()
+            } else {
+                format!(
+                    "use `grouping: fields({})`, or accept a two-phase aggregation with `allow: [partition-split]`",
+                    fields.iter().next().map_or("", String::as_str)
+                )
+            });
+            out.push(d);
+        }
+    }
+}
+
+fn gate_determines(a: &Analysis, gate: &[&str], fields: &[String]) -> bool {
+    // With identity only: fields ⊆ gate. With fds: fields ⊆ closure(gate).
+    if fields.iter().all(|f| gate.contains(&f.as_str())) {
+        return true;
+    }
+    a.interner
+        .find(gate.iter().copied())
+        .is_some_and(|set| a.interner.determines(set, fields))
+}
+
+/// Unused and lost seals.
+fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
+    // Inputs (component, input) on which some path consumes or waits for a seal.
+    let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for e in &a.events {
+        match e {
+            Event::SealConsumed {
+                component, path, ..
+            } => {
+                consuming.insert((*component, t.components[*component].paths[*path].input));
+            }
+            Event::ProtectedRead {
+                component, guards, ..
+            } => {
+                for g in guards {
+                    consuming.insert((*component, t.components[*component].paths[*g].input));
+                }
+            }
+            Event::Lost {
+                component,
+                output,
+                key,
+            } => {
+                let comp = &t.components[*component];
+                let o = &comp.outputs[*output];
+                let key = a.interner.names(*key).join(", ");
+                out.push(
+                    Diagnostic::new(
+                        codes::LOST_SEAL,
+                        &t.source,
+                        format!(
+                            "the seal on ({key}) is lost at `{}`: its fields do not include the key",
+                            t.port_name(Port { component: *component, output: *output })
+                        ),
+                    )
+                    .component(&comp.name)
+                    .at(o.span, format!("declares fields without ({key})"))
+                    .help(format!("add the key fields ({key}) to `fields`, or re-seal downstream")),
+                );
+            }
+            Event::Anomaly { .. } => {}
+        }
+    }
+    for (ci, comp) in t.components.iter().enumerate() {
+        for (oi, o) in comp.outputs.iter().enumerate() {
+            let Some((key, span)) = &o.seal else {
+                continue;
+            };
+            let start = Port {
+                component: ci,
+                output: oi,
+            };
+            if seal_used(t, a, start, &consuming) {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(
+                    codes::UNUSED_SEAL,
+                    &t.source,
+                    format!(
+                        "the seal on ({key}) declared by `{}` is consumed by no order-sensitive path",
+                        t.port_name(start)
+                    ),
+                )
+                .component(&comp.name)
+                .at(*span, "declared here")
+                .help("a seal helps only a path whose gate contains the key: check the key against the gates downstream, or drop the seal"),
+            );
+        }
+    }
+}
+
+/// Follows a seal downstream through paths that pass it on, looking for a consumer.
+fn seal_used(
+    t: &Topology,
+    a: &Analysis,
+    start: Port,
+    consuming: &BTreeSet<(usize, usize)>,
+) -> bool {
+    let key = a.lbl(start);
+    let mut seen = BTreeSet::from([start]);
+    let mut queue = VecDeque::from([start]);
+    while let Some(port) = queue.pop_front() {
+        for &(c, i) in &t.components[port.component].outputs[port.output].consumers {
+            if consuming.contains(&(c, i)) {
+                return true;
+            }
+            for p in t.components[c].paths.iter().filter(|p| p.input == i) {
+                let next = Port {
+                    component: c,
+                    output: p.output,
+                };
+                if a.lbl(next) == key && seen.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    false
+}

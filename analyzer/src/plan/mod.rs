@@ -1,0 +1,294 @@
+//! The coordination plan (SPEC §6): where coordination goes (order sites and seal sites), which
+//! remedy, and a verification of the plan by re-analysis.
+
+pub mod findings;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use blazes_annotations::Label;
+
+use crate::analysis::{self, Analysis, Event, Ordering, Step, lattice::Lbl, originates};
+use crate::model::{Port, Topology};
+
+/// Planning choices.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Order every order site deterministically, replicated or not (`--deterministic`).
+    pub deterministic: bool,
+}
+
+/// A seal that would turn an order site into a seal site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealSuggestion {
+    /// The output that should declare the seal.
+    pub port: Port,
+    /// Gate fields it carries; sealing on any one of them is compatible.
+    pub fields: Vec<String>,
+}
+
+/// Where coordination goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteKind {
+    /// Order all inputs of the component.
+    Order {
+        /// The ordering strategy.
+        strategy: Ordering,
+        /// Paths (indices) where the anomaly originates.
+        paths: Vec<usize>,
+        /// Seals that would make this a seal site instead.
+        seals: Vec<SealSuggestion>,
+    },
+    /// A seal barrier on the given inputs.
+    Seal {
+        /// Order-sensitive paths (indices) that rely on the barrier.
+        paths: Vec<usize>,
+        /// Inputs (indices) whose seals the barrier waits for.
+        inputs: Vec<usize>,
+        /// Keys the barrier partitions on (display form).
+        keys: Vec<String>,
+    },
+}
+
+/// A coordination site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// Component index.
+    pub component: usize,
+    /// What to put there.
+    pub kind: SiteKind,
+}
+
+/// The plan and its verification.
+#[derive(Debug)]
+pub struct Plan {
+    /// Order sites (first) and seal sites, each in component order.
+    pub sites: Vec<Site>,
+    /// The analysis with every remedy applied.
+    pub after: Analysis,
+    /// Problems found by verification (empty when the plan is sound).
+    pub problems: Vec<String>,
+}
+
+impl Plan {
+    /// True when, after the plan, no stream is `Inst`/`Diverge` and `Run` remains only
+    /// downstream of dynamic orderings.
+    pub fn verified(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The order sites.
+    pub fn order_sites(&self) -> impl Iterator<Item = &Site> {
+        self.sites
+            .iter()
+            .filter(|s| matches!(s.kind, SiteKind::Order { .. }))
+    }
+}
+
+/// Computes the plan for an analysis.
+pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
+    let strategy = |c: usize| {
+        if options.deterministic || !t.components[c].acts_replicated() {
+            Ordering::Deterministic
+        } else {
+            Ordering::Dynamic
+        }
+    };
+    // Origins in the analysis as written.
+    let mut origins: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    collect_origins(a, &mut origins);
+    // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
+    // becomes `Run` and meets rule 1), so iterate until no new site appears.
+    let mut after;
+    loop {
+        let overrides: Vec<Option<Ordering>> = (0..t.components.len())
+            .map(|c| origins.contains_key(&c).then(|| strategy(c)))
+            .collect();
+        after = analysis::analyze_with(t, Some(overrides));
+        let before = origins.len();
+        collect_origins(&after, &mut origins);
+        if origins.len() == before {
+            break;
+        }
+    }
+
+    let mut sites = Vec::new();
+    for (&c, paths) in &origins {
+        sites.push(Site {
+            component: c,
+            kind: SiteKind::Order {
+                strategy: strategy(c),
+                paths: paths.iter().copied().collect(),
+                seals: seal_suggestions(t, a, c, paths),
+            },
+        });
+    }
+    sites.extend(seal_sites(t, a, &origins));
+    let problems = verify(t, &after);
+    Plan {
+        sites,
+        after,
+        problems,
+    }
+}
+
+fn collect_origins(a: &Analysis, origins: &mut BTreeMap<usize, BTreeSet<usize>>) {
+    for e in &a.events {
+        if let Event::Anomaly {
+            component,
+            path,
+            rule,
+        } = *e
+            && originates(rule)
+            && a.ordering(component).is_none()
+        {
+            origins.entry(component).or_default().insert(path);
+        }
+    }
+}
+
+/// Seal barriers the topology relies on, grouped per component (order sites excluded: their
+/// inputs are ordered anyway).
+fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<Site> {
+    let mut per: BTreeMap<usize, (BTreeSet<usize>, BTreeSet<usize>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for e in &a.events {
+        let (c, path, guard_paths) = match e {
+            Event::SealConsumed {
+                component, path, ..
+            } => (*component, *path, vec![*path]),
+            Event::ProtectedRead {
+                component,
+                path,
+                guards,
+            } if !guards.is_empty() => (*component, *path, guards.clone()),
+            _ => continue,
+        };
+        if origins.contains_key(&c) {
+            continue;
+        }
+        let comp = &t.components[c];
+        let entry = per.entry(c).or_default();
+        entry.0.insert(path);
+        for g in guard_paths {
+            let input = comp.paths[g].input;
+            entry.1.insert(input);
+            entry.2.insert(a.label(comp.inputs[input].from).to_string());
+        }
+    }
+    per.into_iter()
+        .map(|(c, (paths, inputs, keys))| Site {
+            component: c,
+            kind: SiteKind::Seal {
+                paths: paths.into_iter().collect(),
+                inputs: inputs.into_iter().collect(),
+                keys: keys.into_iter().collect(),
+            },
+        })
+        .collect()
+}
+
+/// Inputs whose sealing would protect the origin paths, traced upstream to where a seal could be
+/// declared, with the gate fields that survive to the site.
+fn seal_suggestions(
+    t: &Topology,
+    a: &Analysis,
+    c: usize,
+    paths: &BTreeSet<usize>,
+) -> Vec<SealSuggestion> {
+    let comp = &t.components[c];
+    let mut out: Vec<SealSuggestion> = Vec::new();
+    for &pi in paths {
+        let path = &comp.paths[pi];
+        let Some(blazes_annotations::Gate::Fields(gate)) = path.annotation.gate() else {
+            continue;
+        };
+        if gate.is_empty() {
+            continue;
+        }
+        // The streams that must be sealed: the path's own input for a write; the unsealed
+        // write paths' inputs for a read.
+        let inputs: Vec<usize> = if path.annotation.is_write() {
+            vec![path.input]
+        } else {
+            comp.paths
+                .iter()
+                .filter(|p| p.annotation.is_write())
+                .filter(|p| !matches!(a.lbl(comp.inputs[p.input].from), Lbl::Seal(_)))
+                .map(|p| p.input)
+                .collect()
+        };
+        for input in inputs {
+            let mut fields: BTreeSet<String> = gate.iter().cloned().collect();
+            let mut port = comp.inputs[input].from;
+            let mut seen = BTreeSet::new();
+            loop {
+                let pc = &t.components[port.component];
+                if let Some(declared) = &pc.outputs[port.output].fields {
+                    fields.retain(|f| declared.contains(f) || t.implicit.contains(f));
+                }
+                let why = a.why(port);
+                let next = match (why.step, why.path) {
+                    (Step::Pass, Some(p)) if seen.insert(port) => {
+                        Some(pc.inputs[pc.paths[p as usize].input].from)
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(n) => port = n,
+                    None => break,
+                }
+            }
+            if !fields.is_empty() && !out.iter().any(|s| s.port == port) {
+                out.push(SealSuggestion {
+                    port,
+                    fields: fields.into_iter().collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Checks the analysis with remedies applied.
+fn verify(t: &Topology, after: &Analysis) -> Vec<String> {
+    // Ports downstream of a dynamic ordering may stay `Run`.
+    let mut may_run = vec![false; t.components.len()];
+    let mut queue: VecDeque<usize> = (0..t.components.len())
+        .filter(|&c| after.ordering(c) == Some(Ordering::Dynamic))
+        .collect();
+    for &c in &queue {
+        may_run[c] = true;
+    }
+    while let Some(c) = queue.pop_front() {
+        for o in &t.components[c].outputs {
+            for &(consumer, _) in &o.consumers {
+                if !may_run[consumer] {
+                    may_run[consumer] = true;
+                    queue.push_back(consumer);
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (ci, comp) in t.components.iter().enumerate() {
+        for oi in 0..comp.outputs.len() {
+            let port = Port {
+                component: ci,
+                output: oi,
+            };
+            let label = after.label(port);
+            let bad = match label {
+                Label::Inst | Label::Diverge => true,
+                Label::Run => !may_run[ci],
+                Label::Seal(_) | Label::Async => false,
+            };
+            if bad {
+                problems.push(format!(
+                    "`{}` is still {label} after the plan",
+                    t.port_name(port)
+                ));
+            }
+        }
+    }
+    problems
+}

@@ -1,0 +1,206 @@
+//! Human output: miette's graphical reports (primary and secondary spans, help), followed by the
+//! derivation, and an optional table of stream labels.
+
+use std::fmt::{self, Display, Write as _};
+use std::sync::Arc;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
+
+use super::{Diagnostic, Severity};
+use crate::model::SourceFile;
+
+/// Rendering choices.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// Wrap width.
+    pub width: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// Renders diagnostics, each followed by its derivation.
+pub fn render(diags: &[Diagnostic], style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+        .with_urls(false);
+    let mut out = String::new();
+    for d in diags {
+        let wrapped = Wrapped {
+            d,
+            src: Src(Arc::clone(&d.source)),
+        };
+        if handler.render_report(&mut out, &wrapped).is_err() {
+            // Rendering into a String cannot fail on I/O; fall back to the plain message.
+            let _ = writeln!(out, "{}: {}", d.severity, d.message);
+        }
+        if !d.derivation.is_empty() {
+            out.push_str("  derivation:\n");
+            for (i, line) in d.derivation.iter().enumerate() {
+                let _ = writeln!(out, "    {}. {line}", i + 1);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A one-line summary: counts by severity.
+pub fn summary(diags: &[Diagnostic]) -> String {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {}",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Note), "note")
+    )
+}
+
+/// Renders a table with one row per stream: producer, consumer, label.
+pub fn label_table(rows: &[(String, String, String)]) -> String {
+    let headers = ("stream", "to", "label");
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(headers.0.len());
+    let w1 = rows
+        .iter()
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(headers.1.len());
+    let mut out = String::new();
+    let mut row = |a: &str, b: &str, c: &str| {
+        let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w - s.chars().count()));
+        let line = format!("{}  {}  {c}", pad(a, w0), pad(b, w1));
+        let _ = writeln!(out, "{}", line.trim_end());
+    };
+    row(headers.0, headers.1, headers.2);
+    for (a, b, c) in rows {
+        row(a, b, c);
+    }
+    out
+}
+
+struct Src(Arc<SourceFile>);
+
+impl fmt::Debug for Src {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.name)
+    }
+}
+
+impl SourceCode for Src {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner =
+            self.0
+                .text
+                .as_str()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.0.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+struct Wrapped<'a> {
+    d: &'a Diagnostic,
+    src: Src,
+}
+
+impl fmt::Debug for Wrapped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl Display for Wrapped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl std::error::Error for Wrapped<'_> {}
+
+impl miette::Diagnostic for Wrapped<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn Display + 'b>> {
+        Some(Box::new(format!("{} {}", self.d.code.id, self.d.code.name)))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn Display + 'b>> {
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.as_str()) as Box<dyn Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        (self.d.primary.is_some() && !self.d.source.text.is_empty()).then_some(&self.src as _)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let text = self.d.source.text.as_str();
+        // Spans come from the parser on character boundaries; clamp anyway, so that a wrong
+        // span can never make rendering slice inside a character.
+        let floor = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let clamp = move |s: crate::model::Span| {
+            let start = floor(s.offset);
+            let end = floor(s.offset.saturating_add(s.len)).max(start);
+            (start, end - start)
+        };
+        let primary =
+            self.d.primary.iter().map(move |p| {
+                LabeledSpan::new_primary_with_span(Some(p.text.clone()), clamp(p.span))
+            });
+        let secondary = self
+            .d
+            .secondary
+            .iter()
+            .map(move |m| LabeledSpan::new_with_span(Some(m.text.clone()), clamp(m.span)));
+        Some(Box::new(primary.chain(secondary)))
+    }
+}
