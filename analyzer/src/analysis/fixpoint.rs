@@ -58,7 +58,7 @@ pub enum Step {
 }
 
 /// Something the evaluation of a component observed, recorded in the final pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     /// R1 or R2 added an anomaly through `path` by `rule` (1, 1′, 2, 3 or 4).
     Anomaly {
@@ -326,8 +326,12 @@ impl<'t> Solver<'t> {
     }
 }
 
-/// The least fixpoint: labels and reasons for every port.
-pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>) {
+/// The least fixpoint: labels and reasons for every port, and the anomalies seen on the way.
+///
+/// Anomalies are collected during the iteration, not only at the fixpoint: in a loop, an
+/// anomaly that a component originates (say `Async` into `OW`) can feed back into the same path
+/// as `Diverge`, which rule p merely passes on, so the final state alone would hide its origin.
+pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>, Vec<Event>) {
     let topo = solver.topology;
     let n = topo.components.len();
     let mut labels = vec![Lbl::Bot; solver.ports()];
@@ -363,6 +367,8 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>) {
     }
     let order = topological_scc_order(&sccs, &scc_of, topo);
     let mut buf = Vec::new();
+    let mut seen_events = Vec::new();
+    let mut anomalies = std::collections::HashSet::new();
     let mut queued = vec![false; n];
     let mut queue = std::collections::VecDeque::new();
     for si in order {
@@ -376,7 +382,13 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>) {
         }
         while let Some(c) = queue.pop_front() {
             queued[c] = false;
-            solver.evaluate(c, &labels, &mut buf, None);
+            let record = if cyclic { Some(&mut seen_events) } else { None };
+            solver.evaluate(c, &labels, &mut buf, record);
+            for e in seen_events.drain(..) {
+                if matches!(e, Event::Anomaly { .. }) {
+                    anomalies.insert(e);
+                }
+            }
             let mut changed = false;
             for (oi, &(l, why)) in buf.iter().enumerate() {
                 let port = solver.base[c] + oi;
@@ -402,7 +414,16 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>) {
             }
         }
     }
-    (labels, whys)
+    let mut anomalies: Vec<Event> = anomalies.into_iter().collect();
+    anomalies.sort_by_key(|e| match e {
+        Event::Anomaly {
+            component,
+            path,
+            rule,
+        } => (*component, *path, *rule),
+        _ => (0, 0, Rule::Pass),
+    });
+    (labels, whys, anomalies)
 }
 
 /// Orders SCC indices so that every producer SCC comes before its consumers (Kahn's algorithm on

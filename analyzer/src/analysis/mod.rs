@@ -36,12 +36,18 @@ pub fn analyze(topology: &Topology) -> Analysis {
 /// Analyzes a topology with plan remedies applied (one entry per component).
 pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>>) -> Analysis {
     let mut solver = Solver::new(topology, overrides);
-    let (labels, whys) = fixpoint::solve(&mut solver);
+    let (labels, whys, loop_anomalies) = fixpoint::solve(&mut solver);
     let mut events = Vec::new();
     let mut buf = Vec::new();
     for c in 0..topology.components.len() {
         solver.evaluate(c, &labels, &mut buf, Some(&mut events));
     }
+    let known: std::collections::HashSet<Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Anomaly { .. }))
+        .cloned()
+        .collect();
+    events.extend(loop_anomalies.into_iter().filter(|e| !known.contains(e)));
     let overrides = (0..topology.components.len())
         .map(|c| solver.ordering(c))
         .collect();

@@ -1,0 +1,373 @@
+//! Property tests over random topologies (cycles included): order independence, monotonicity,
+//! the fixpoint against a naive reference, plan verification, and no panic on arbitrary input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use blazes::annotations::Label;
+use blazes::model::Port;
+use blazes::{CheckOptions, Report};
+use proptest::prelude::*;
+
+const FIELDS: [&str; 3] = ["a", "b", "c"];
+
+#[derive(Clone, Debug)]
+struct Out {
+    fields: Option<Vec<usize>>,
+    seal: Option<Vec<usize>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Ann {
+    CR,
+    CW,
+    OR(Option<Vec<usize>>),
+    OW(Option<Vec<usize>>),
+}
+
+impl Ann {
+    fn text(&self) -> String {
+        let gate = |g: &Option<Vec<usize>>| match g {
+            None => "*".to_string(),
+            Some(f) => f.iter().map(|&i| FIELDS[i]).collect::<Vec<_>>().join(", "),
+        };
+        match self {
+            Ann::CR => "CR".into(),
+            Ann::CW => "CW".into(),
+            Ann::OR(g) => format!("OR({})", gate(g)),
+            Ann::OW(g) => format!("OW({})", gate(g)),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Comp {
+    outputs: Vec<Out>,
+    /// (producer component, producer output, grouping index)
+    inputs: Vec<(usize, usize, usize)>,
+    /// Either one label for every path, or explicit (input, output, annotation) paths.
+    label: Option<Ann>,
+    paths: Vec<(usize, usize, Ann)>,
+    replicated: bool,
+    parallelism: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Topo {
+    comps: Vec<Comp>,
+    fd: bool,
+}
+
+const GROUPINGS: [&str; 5] = ["shuffle", "fields(a)", "global", "all", "fields(b, c)"];
+
+fn field_set() -> impl Strategy<Value = Vec<usize>> {
+    proptest::sample::subsequence(vec![0usize, 1, 2], 0..=3)
+}
+
+fn ann() -> impl Strategy<Value = Ann> {
+    let gate = prop_oneof![Just(None), field_set().prop_map(Some)];
+    prop_oneof![
+        Just(Ann::CR),
+        Just(Ann::CW),
+        gate.clone().prop_map(Ann::OR),
+        gate.prop_map(Ann::OW),
+    ]
+}
+
+fn out() -> impl Strategy<Value = Out> {
+    (
+        proptest::option::of(field_set()),
+        proptest::option::of(field_set()),
+    )
+        .prop_map(|(fields, seal)| {
+            // A seal key must be among the declared fields.
+            let seal = match (&fields, seal) {
+                (Some(f), Some(s)) => Some(s.into_iter().filter(|x| f.contains(x)).collect()),
+                (None, s) => s,
+                (Some(_), None) => None,
+            };
+            Out { fields, seal }
+        })
+}
+
+fn topo() -> impl Strategy<Value = Topo> {
+    (1usize..8, any::<bool>())
+        .prop_flat_map(|(n, fd)| {
+            let comp = (
+                proptest::collection::vec(out(), 1..3),
+                proptest::collection::vec((0..n, 0usize..2, 0..GROUPINGS.len()), 0..4),
+                proptest::option::of(ann()),
+                proptest::collection::vec((0usize..4, 0usize..2, ann()), 0..4),
+                any::<bool>(),
+                1u32..4,
+            );
+            (proptest::collection::vec(comp, n), Just(fd))
+        })
+        .prop_map(|(raw, fd)| {
+            let outs: Vec<usize> = raw.iter().map(|c| c.0.len()).collect();
+            let comps = raw
+                .into_iter()
+                .map(|(outputs, inputs, label, paths, replicated, parallelism)| {
+                    let inputs: Vec<_> = inputs
+                        .into_iter()
+                        .map(|(c, o, g)| (c, o % outs[c], g))
+                        .collect();
+                    let mut explicit: Vec<(usize, usize, Ann)> = Vec::new();
+                    if !inputs.is_empty() {
+                        for (i, o, a) in paths {
+                            let (i, o) = (i % inputs.len(), o % outputs.len());
+                            if !explicit.iter().any(|p| p.0 == i && p.1 == o) {
+                                explicit.push((i, o, a));
+                            }
+                        }
+                    }
+                    // A component with inputs needs an annotation.
+                    let label = if !inputs.is_empty() && explicit.is_empty() && label.is_none() {
+                        Some(Ann::CR)
+                    } else {
+                        label
+                    };
+                    Comp {
+                        outputs,
+                        inputs,
+                        label,
+                        paths: explicit,
+                        replicated,
+                        parallelism,
+                    }
+                })
+                .collect();
+            Topo { comps, fd }
+        })
+}
+
+fn names(v: &[usize]) -> String {
+    v.iter().map(|&i| FIELDS[i]).collect::<Vec<_>>().join(", ")
+}
+
+/// Renders the topology as YAML, components in the given order.
+fn render(t: &Topo, order: &[usize]) -> String {
+    let mut y = String::from("name: random\n");
+    if t.fd {
+        y.push_str("fds:\n  - { from: [a], to: [b] }\n");
+    }
+    y.push_str("components:\n");
+    for &ci in order {
+        let c = &t.comps[ci];
+        let _ = writeln!(y, "  c{ci}:");
+        let _ = writeln!(y, "    outputs:");
+        for (oi, o) in c.outputs.iter().enumerate() {
+            let mut parts = Vec::new();
+            if let Some(f) = &o.fields {
+                parts.push(format!("fields: [{}]", names(f)));
+            }
+            if let Some(s) = &o.seal {
+                parts.push(format!("seal: [{}]", names(s)));
+            }
+            let _ = writeln!(y, "      o{oi}: {{ {} }}", parts.join(", "));
+        }
+        if !c.inputs.is_empty() {
+            let _ = writeln!(y, "    inputs:");
+            for (ii, (p, o, g)) in c.inputs.iter().enumerate() {
+                let _ = writeln!(
+                    y,
+                    "      i{ii}: {{ from: c{p}.o{o}, grouping: \"{}\" }}",
+                    GROUPINGS[*g]
+                );
+            }
+        }
+        if let Some(l) = &c.label {
+            let _ = writeln!(y, "    label: \"{}\"", l.text());
+        }
+        if !c.paths.is_empty() {
+            let _ = writeln!(y, "    paths:");
+            for (i, o, a) in &c.paths {
+                let _ = writeln!(
+                    y,
+                    "      - {{ from: i{i}, to: o{o}, label: \"{}\" }}",
+                    a.text()
+                );
+            }
+        }
+        let _ = writeln!(y, "    replicated: {}", c.replicated);
+        let _ = writeln!(y, "    parallelism: {}", c.parallelism);
+    }
+    y
+}
+
+fn check(yaml: &str) -> Report {
+    match blazes::check_str("random.yaml", yaml, &CheckOptions::default()) {
+        Ok(r) => r,
+        Err(d) => panic!(
+            "generated topology did not load: {:?}\n{yaml}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// Labels by port name.
+fn labels(r: &Report) -> BTreeMap<String, Label> {
+    let mut out = BTreeMap::new();
+    for (ci, c) in r.topology.components.iter().enumerate() {
+        for oi in 0..c.outputs.len() {
+            let p = Port {
+                component: ci,
+                output: oi,
+            };
+            out.insert(r.topology.port_name(p), r.analysis.label(p));
+        }
+    }
+    out
+}
+
+fn findings(r: &Report) -> Vec<(String, String, String)> {
+    r.findings
+        .iter()
+        .map(|d| {
+            (
+                d.code.id.to_string(),
+                d.component.clone().unwrap_or_default(),
+                d.message.clone(),
+            )
+        })
+        .collect()
+}
+
+/// `old ≤ new` in the label lattice.
+fn le(old: &Label, new: &Label) -> bool {
+    &old.join(new) == new
+}
+
+/// The annotation changes that never lower a label: CR→CW, CR→OR(g), CW→OW(g), OR(g)→OW(g), and
+/// a gate widened to `*`. (CW→OR is not one of them: removing a component's last write path
+/// protects its reads, which is correct and lowers labels.)
+fn more_severe(a: &Ann, gate: &Option<Vec<usize>>) -> Vec<Ann> {
+    match a {
+        Ann::CR => vec![Ann::CW, Ann::OR(gate.clone())],
+        Ann::CW => vec![Ann::OW(gate.clone())],
+        Ann::OR(g) => vec![Ann::OW(g.clone()), Ann::OR(None)],
+        Ann::OW(_) => vec![Ann::OW(None)],
+    }
+}
+
+/// Every label rises or stays (`strict`), or at least none falls strictly below its old value
+/// (removing a re-seal exposes the upstream seal, which is incomparable, not lower).
+fn assert_monotone(before: &Report, after: &Report, what: &str, strict: bool) {
+    let (b, a) = (labels(before), labels(after));
+    for (port, old) in &b {
+        let new = &a[port];
+        let ok = if strict {
+            le(old, new)
+        } else {
+            !(le(new, old) && new != old)
+        };
+        assert!(ok, "{what} lowered {port} from {old} to {new}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn result_does_not_depend_on_component_order(t in topo(), seed in any::<u64>()) {
+        let n = t.comps.len();
+        let forward: Vec<usize> = (0..n).collect();
+        let mut shuffled = forward.clone();
+        // Deterministic shuffle from the seed.
+        let mut s = seed;
+        for i in (1..n).rev() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        let a = check(&render(&t, &forward));
+        let b = check(&render(&t, &shuffled));
+        prop_assert_eq!(labels(&a), labels(&b));
+        prop_assert_eq!(findings(&a), findings(&b));
+    }
+
+    #[test]
+    fn fixpoint_equals_naive_iteration(t in topo()) {
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let r = check(&render(&t, &order));
+        prop_assert_eq!(r.analysis.all_labels(), blazes::analysis::naive_labels(&r.topology));
+    }
+
+    #[test]
+    fn the_plan_always_verifies(t in topo(), deterministic in any::<bool>()) {
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let yaml = render(&t, &order);
+        let topology = blazes::load::load_str("random.yaml", &yaml).unwrap();
+        let options = CheckOptions {
+            plan: blazes::plan::Options { deterministic },
+            ..Default::default()
+        };
+        let r = blazes::check(topology, &options);
+        prop_assert!(r.plan.verified(), "{:?}\n{}", r.plan.problems, yaml);
+        // An order site exists exactly when some stream is Run or worse before the plan.
+        let anomalous = r.analysis.all_labels().iter().any(|l| l.severity() >= 2);
+        prop_assert_eq!(anomalous, r.plan.order_sites().next().is_some(), "{}", yaml);
+    }
+
+    #[test]
+    fn more_severe_annotations_never_lower_a_label(t in topo(), pick in any::<usize>(), which in any::<usize>()) {
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let before = check(&render(&t, &order));
+        let ci = pick % t.comps.len();
+        let mut changed = t.clone();
+        let c = &mut changed.comps[ci];
+        let gate = Some(vec![(which % 3)]);
+        if let Some(l) = &c.label {
+            let options = more_severe(l, &gate);
+            c.label = Some(options[which % options.len()].clone());
+        } else if let Some(p) = c.paths.first_mut() {
+            let options = more_severe(&p.2, &gate);
+            p.2 = options[which % options.len()].clone();
+        } else {
+            c.replicated = true;
+        }
+        let after = check(&render(&changed, &order));
+        assert_monotone(&before, &after, "a more severe annotation", true);
+    }
+
+    #[test]
+    fn removing_a_seal_or_adding_replication_never_lowers_a_label(t in topo(), pick in any::<usize>()) {
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let before = check(&render(&t, &order));
+        let mut unsealed = t.clone();
+        let ci = pick % t.comps.len();
+        for o in &mut unsealed.comps[ci].outputs {
+            o.seal = None;
+        }
+        let after = check(&render(&unsealed, &order));
+        assert_monotone(&before, &after, "removing a seal", false);
+        let mut replicated = t.clone();
+        replicated.comps[ci].replicated = true;
+        let after = check(&render(&replicated, &order));
+        assert_monotone(&before, &after, "replication", true);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = blazes::check_str("fuzz.yaml", &text, &CheckOptions::default());
+    }
+
+    #[test]
+    fn mutated_examples_never_panic(idx in 0usize..1000, cut in 0usize..4000, insert in "[\\[\\]{}:,\\-&*! a-z\\n#\"'|>]{0,6}") {
+        let dir = format!("{}/../examples", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let text = std::fs::read_to_string(&files[idx % files.len()]).unwrap();
+        let mut at = cut.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + insert.len()).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let mutated = format!("{}{}{}", &text[..at], insert, &text[end..]);
+        let _ = blazes::check_str("mutated.yaml", &mutated, &CheckOptions::default());
+    }
+}
