@@ -143,7 +143,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write) -> u8 {
     };
     let mut results: Vec<Result<Report, Vec<Diagnostic>>> = Vec::new();
     for file in &args.files {
-        results.push(load::load_path(file).map(|t| crate::check(t, &options)));
+        results.push(load::load_path(file).map(|t| crate::check_with(t, &options)));
     }
     let input_error = results.iter().any(Result::is_err);
     let findings_error = results

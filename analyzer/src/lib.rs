@@ -57,8 +57,14 @@ impl Report {
     }
 }
 
-/// Analyzes and plans a loaded topology.
-pub fn check(topology: Topology, options: &CheckOptions) -> Report {
+/// Analyzes and plans a topology with default options: the same findings as `blazes lint`.
+/// Made to be called from a test: `assert!(!blazes::check(&topology).has_errors())`.
+pub fn check(topology: &Topology) -> Report {
+    check_with(topology.clone(), &CheckOptions::default())
+}
+
+/// Analyzes and plans a loaded topology with the given options.
+pub fn check_with(topology: Topology, options: &CheckOptions) -> Report {
     let analysis = analyze(&topology);
     let plan = plan(&topology, &analysis, options.plan);
     let findings = plan::findings::findings(&topology, &analysis, &plan, &options.findings);
@@ -77,5 +83,5 @@ pub fn check_str(
     yaml: &str,
     options: &CheckOptions,
 ) -> Result<Report, Vec<Diagnostic>> {
-    Ok(check(load::load_str(name, yaml)?, options))
+    Ok(check_with(load::load_str(name, yaml)?, options))
 }

@@ -259,7 +259,7 @@ fn partition_split_is_a_warning_on_the_shuffled_consumer_only() {
         .collect();
     assert_eq!(splits, [("partition-split", "sessions".into())]);
     assert!(!r.has_errors(), "a warning does not fail the run");
-    let denied = blazes::check(
+    let denied = blazes::check_with(
         r.topology.clone(),
         &CheckOptions {
             findings: blazes::plan::findings::FindingOptions {
@@ -317,7 +317,7 @@ fn functional_dependencies_make_seals_compatible() {
     // Without the dependency, a seal on `company` says nothing about `ticker` partitions.
     let mut without = r.topology.clone();
     without.fds.clear();
-    let r = blazes::check(without, &CheckOptions::default());
+    let r = blazes::check_with(without, &CheckOptions::default());
     assert_eq!(label(&r, "vwap"), "Run");
     assert_eq!(
         sites(&r),
@@ -340,7 +340,7 @@ fn allow_accepts_a_finding_on_purpose() {
 #[test]
 fn deterministic_flag_changes_the_strategy_and_clears_run() {
     let r = check("adnet-poor");
-    let det = blazes::check(
+    let det = blazes::check_with(
         r.topology.clone(),
         &CheckOptions {
             plan: blazes::plan::Options {

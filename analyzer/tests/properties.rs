@@ -303,7 +303,7 @@ proptest! {
             plan: blazes::plan::Options { deterministic },
             ..Default::default()
         };
-        let r = blazes::check(topology, &options);
+        let r = blazes::check_with(topology, &options);
         prop_assert!(r.plan.verified(), "{:?}\n{}", r.plan.problems, yaml);
         // An order site exists exactly when some stream is Run or worse before the plan.
         let anomalous = r.analysis.all_labels().iter().any(|l| l.severity() >= 2);
