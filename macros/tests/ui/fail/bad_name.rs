@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CR, name = "2words")]
+fn split() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(OW(word, word))]
+struct Count;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes]
+struct Count;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(OW(word, , batch))]
+struct Count;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CR(word))]
+fn split() {}
+
+fn main() {}

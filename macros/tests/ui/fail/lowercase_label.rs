@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(ow(word))]
+struct Count;
+
+fn main() {}

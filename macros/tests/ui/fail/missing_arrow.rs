@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(path(click response, CW))]
+struct Report;
+
+fn main() {}

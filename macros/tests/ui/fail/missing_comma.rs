@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CR CW)]
+struct Count;
+
+fn main() {}

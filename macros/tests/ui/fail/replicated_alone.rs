@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(replicated)]
+struct Cache;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(seal(*))]
+fn tweets() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(OR(id, *))]
+struct Report;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CW, replicated, replicated)]
+struct Cache;
+
+fn main() {}

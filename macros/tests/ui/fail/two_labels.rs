@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CR, OW(word))]
+struct Count;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(CX)]
+struct Count;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use blazes_annotations::blazes;
+
+#[blazes(path(click -> response, XW))]
+struct Report;
+
+fn main() {}
