@@ -1,0 +1,4 @@
+//! cargo-fuzz target: see `blazes_fuzz::analyze`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| blazes_fuzz::analyze(data));
