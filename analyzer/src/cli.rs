@@ -5,12 +5,12 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::Ordering;
 use crate::model::{Port, Topology};
 use crate::plan::SiteKind;
-use crate::report::{self, Diagnostic, codes, human, json};
+use crate::report::{self, Diagnostic, baseline, codes, github, human, json, sarif};
 use crate::{CheckOptions, Report, load};
 
 /// Where stream-processing topologies need coordination, and which.
@@ -27,11 +27,64 @@ pub struct Cli {
 pub enum Command {
     /// Analyze topology files: stream labels, coordination sites, derivations and remedies.
     Lint(LintArgs),
+    /// Execute a topology under many delivery schedules and show the nondeterminism it exhibits.
+    Simulate(SimulateArgs),
+    /// Generate coordination shims (a Rust module over blazes-runtime) from a topology's plan.
+    Fix(FixArgs),
     /// Print the documentation of a finding code (or list every code).
     Explain {
         /// A code such as `BLZ001` or `order-site`.
         code: Option<String>,
     },
+    /// Draw a topology (Graphviz DOT or a Mermaid flowchart): labels, sites and seals.
+    Graph(GraphArgs),
+    /// Print the JSON Schema of the topology format (SPEC §8), for editors.
+    Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `blazes man > blazes.1`.
+    Man,
+}
+
+/// Graph formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub comments and Markdown).
+    Mermaid,
+}
+
+/// Options shared by every command that loads a topology: Storm Flux property substitution.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FluxArgs {
+    /// Storm Flux: a `.properties` file whose values replace `${name}` in the topology.
+    #[arg(long, value_name = "FILE")]
+    pub filter: Option<String>,
+    /// Storm Flux: replace `${ENV-NAME}` with the environment variable `NAME`.
+    #[arg(long)]
+    pub env_filter: bool,
+}
+
+/// Arguments of `blazes graph`.
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Topology file (YAML, SPEC §8, or Storm Flux); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Order every order site deterministically, also on replicated components.
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Flux property substitution.
+    #[command(flatten)]
+    pub flux: FluxArgs,
 }
 
 /// Output formats.
@@ -41,6 +94,10 @@ pub enum Format {
     Human,
     /// The documented JSON contract.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }
 
 /// Colour choice.
@@ -57,7 +114,9 @@ pub enum Color {
 /// Arguments of `blazes lint`.
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {
-    /// Topology files (YAML, SPEC §8); `-` reads standard input.
+    /// Topology files (YAML, SPEC §8, or Storm Flux); `-` reads standard input. A crate
+    /// directory or `Cargo.toml` reads the `#[blazes]` attributes of its sources, wired by its
+    /// `blazes.yaml`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// Output format.
@@ -75,6 +134,55 @@ pub struct LintArgs {
     /// Order every order site deterministically, also on replicated components.
     #[arg(long)]
     pub deterministic: bool,
+    /// Attach to each order site two delivery orders that give different outputs (simulated).
+    #[arg(long)]
+    pub witness: bool,
+    /// Report only findings that this baseline file (from `--write-baseline`) does not record.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<String>,
+    /// Record the current findings in this file (a baseline) and exit 0 unless input errors.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<String>,
+    /// Flux property substitution.
+    #[command(flatten)]
+    pub flux: FluxArgs,
+}
+
+/// Arguments of `blazes simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Topology file (YAML, SPEC §8); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Records emitted by each source output.
+    #[arg(long, default_value_t = 3)]
+    pub records: usize,
+    /// Values per field (each field takes values `0..domain`).
+    #[arg(long, default_value_t = 2)]
+    pub domain: u64,
+    /// Random schedules to run when the schedule space is too large to enumerate.
+    #[arg(long, default_value_t = 200)]
+    pub schedules: usize,
+    /// Seed of the random schedules and the source data.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Arguments of `blazes fix`.
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    /// Topology file (YAML, SPEC §8); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Where the generated Rust module goes.
+    #[arg(long, value_name = "PATH")]
+    pub out: std::path::PathBuf,
+    /// Print a unified patch against the current content of `--out` instead of writing it.
+    #[arg(long)]
+    pub diff: bool,
+    /// Order every order site deterministically, also on replicated components.
+    #[arg(long)]
+    pub deterministic: bool,
 }
 
 /// Runs the command line and returns the exit code.
@@ -89,7 +197,26 @@ pub fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let code = match cli.command {
         Command::Lint(args) => lint(&args, &mut stdout),
+        Command::Simulate(args) => simulate(&args, &mut stdout),
+        Command::Fix(args) => fix(&args, &mut stdout),
         Command::Explain { code } => explain(code.as_deref(), &mut stdout),
+        Command::Graph(args) => graph(&args, &mut stdout),
+        Command::Schema => {
+            let ok = stdout.write_all(crate::TOPOLOGY_SCHEMA.as_bytes()).is_ok();
+            if ok { 0 } else { 2 }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "blazes", &mut stdout);
+            0
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            if man.render(&mut stdout).is_ok() {
+                0
+            } else {
+                2
+            }
+        }
     };
     let _ = stdout.flush();
     ExitCode::from(code)
@@ -127,6 +254,92 @@ pub fn explain(code: Option<&str>, out: &mut dyn Write) -> u8 {
     }
 }
 
+/// `blazes simulate`: writes the table of analyzer labels against simulated behaviour; exit 1
+/// when the simulator shows nondeterminism on a stream the analyzer calls deterministic.
+pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> u8 {
+    let report = match load::load_path(&args.file) {
+        Ok(t) => crate::check_with(t, &CheckOptions::default()),
+        Err(diags) => {
+            let _ = out.write_all(human::render(&diags, human::Style::default()).as_bytes());
+            return 2;
+        }
+    };
+    let config = crate::simulate::Config {
+        records: args.records,
+        domain: args.domain,
+        schedules: args.schedules,
+        seed: args.seed,
+        ..crate::simulate::Config::default()
+    };
+    let (text, disagrees) = crate::simulate::render(&report, &config);
+    if out.write_all(text.as_bytes()).is_err() {
+        return 2;
+    }
+    u8::from(disagrees)
+}
+
+/// `blazes fix`: generates the shim module for the file's plan and writes it to `--out` (or, with
+/// `--diff`, prints a unified patch against the current content of `--out`). Exit 0 when written
+/// or printed, 2 on an input or usage error, in which case nothing is written.
+pub fn fix(args: &FixArgs, out: &mut dyn Write) -> u8 {
+    let options = CheckOptions {
+        plan: crate::plan::Options {
+            deterministic: args.deterministic,
+        },
+        ..CheckOptions::default()
+    };
+    let report = match load::load_path(&args.file) {
+        Ok(t) => crate::check_with(t, &options),
+        Err(diags) => {
+            eprint!("{}", human::render(&diags, human::Style::default()));
+            eprintln!("{}: {}; nothing written", args.file, human::summary(&diags));
+            return 2;
+        }
+    };
+    let source_name = match std::path::Path::new(&args.file).file_name() {
+        Some(n) if args.file != "-" => n.to_string_lossy().into_owned(),
+        _ => "<stdin>".to_string(),
+    };
+    let code = match crate::codegen::generate(&report, &source_name) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}; nothing written");
+            return 2;
+        }
+    };
+    let shown = args.out.to_string_lossy().replace('\\', "/");
+    if args.diff {
+        let current = match std::fs::read_to_string(&args.out) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                eprintln!("error: cannot read `{shown}`: {e}");
+                return 2;
+            }
+        };
+        let patch = crate::codegen::diff::unified(&shown, &current, &code);
+        return if out.write_all(patch.as_bytes()).is_ok() {
+            0
+        } else {
+            2
+        };
+    }
+    if let Err(e) = std::fs::write(&args.out, &code) {
+        eprintln!("error: cannot write `{shown}`: {e}");
+        return 2;
+    }
+    eprintln!(
+        "wrote {shown}: {} coordination site(s){}",
+        report.plan.sites.len(),
+        if report.plan.verified() {
+            ""
+        } else {
+            " (the plan did NOT verify; see `blazes lint`)"
+        }
+    );
+    0
+}
+
 /// `blazes lint`: writes the report to `out` and returns the exit code.
 pub fn lint(args: &LintArgs, out: &mut dyn Write) -> u8 {
     if let Some(bad) = args.deny.iter().find(|c| codes::lookup(c).is_none()) {
@@ -141,18 +354,80 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write) -> u8 {
             deny: args.deny.clone(),
         },
     };
+    let flux = match flux_options(&args.flux) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let mut results: Vec<Result<Report, Vec<Diagnostic>>> = Vec::new();
     for file in &args.files {
-        results.push(load::load_path(file).map(|t| crate::check_with(t, &options)));
+        results.push(load::load_path_with(file, &flux).map(|l| crate::check_loaded(l, &options)));
     }
     let input_error = results.iter().any(Result::is_err);
+    if let Some(path) = &args.write_baseline {
+        let b = baseline::Baseline::of(
+            results
+                .iter()
+                .flatten()
+                .flat_map(|r| r.findings.iter().map(move |d| (&r.topology, d))),
+        );
+        if let Err(e) = std::fs::write(path, b.to_json()) {
+            eprintln!("error: cannot write the baseline `{path}`: {e}");
+            return 2;
+        }
+        eprintln!(
+            "wrote {} findings to the baseline `{path}`",
+            b.findings.len()
+        );
+    }
+    let mut hidden = 0;
+    if let Some(path) = &args.baseline {
+        let b = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| baseline::Baseline::parse(&text))
+        {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read the baseline `{path}`: {e}");
+                return 2;
+            }
+        };
+        let mut matcher = b.matcher();
+        for r in results.iter_mut().flatten() {
+            let before = r.findings.len();
+            let t = &r.topology;
+            r.findings.retain(|d| !matcher.known(t, d));
+            hidden += before - r.findings.len();
+        }
+    }
     let findings_error = results
         .iter()
         .any(|r| r.as_ref().is_ok_and(Report::has_errors));
     let write = match args.format {
-        Format::Human => write_human(args, &results, out),
-        Format::Json => write_json(&results, out),
+        Format::Human => write_human(args, &results, out).and_then(|()| {
+            if hidden > 0 {
+                writeln!(
+                    out,
+                    "{hidden} findings recorded in the baseline are not shown"
+                )?;
+            }
+            Ok(())
+        }),
+        Format::Json => write_json(&results, args.witness, out),
+        Format::Sarif => write_sarif(&results, out),
+        Format::Github => out.write_all(
+            github::render(results.iter().flat_map(|r| match r {
+                Ok(r) => r.findings.iter(),
+                Err(d) => d.iter(),
+            }))
+            .as_bytes(),
+        ),
     };
+    if args.write_baseline.is_some() && !input_error {
+        return if write.is_err() { 2 } else { 0 };
+    }
     if write.is_err() {
         return 2;
     }
@@ -186,6 +461,11 @@ fn write_human(
         ..human::Style::default()
     };
     for (file, result) in args.files.iter().zip(results) {
+        let file = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
         match result {
             Err(diags) => {
                 out.write_all(human::render(diags, style).as_bytes())?;
@@ -196,7 +476,14 @@ fn write_human(
                 )?;
             }
             Ok(r) => {
-                out.write_all(human::render(&r.findings, style).as_bytes())?;
+                let witness = |d: &Diagnostic| {
+                    if args.witness {
+                        crate::simulate::witness_for(r, d).map_or_else(Vec::new, |w| w.lines())
+                    } else {
+                        Vec::new()
+                    }
+                };
+                out.write_all(human::render_with(&r.findings, style, &witness).as_bytes())?;
                 if args.labels {
                     let rows: Vec<(String, String, String)> = streams(&r.topology)
                         .map(|(from, to)| {
@@ -206,7 +493,7 @@ fn write_human(
                                     || "(sink)".to_string(),
                                     |(c, i)| {
                                         let comp = &r.topology.components[c];
-                                        format!("{}.{}", comp.name, comp.inputs[i].name)
+                                        format!("{} ({})", comp.name, comp.inputs[i].name)
                                     },
                                 ),
                                 r.analysis.label(from).to_string(),
@@ -279,6 +566,7 @@ pub fn streams(t: &Topology) -> impl Iterator<Item = (Port, Option<(usize, usize
 
 fn write_json(
     results: &[Result<Report, Vec<Diagnostic>>],
+    witness: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let mut doc = json::Document {
@@ -291,9 +579,13 @@ fn write_json(
         summary: json::Summary::default(),
     };
     let mut all: Vec<&Diagnostic> = Vec::new();
+    let mut witnesses: Vec<Option<crate::simulate::Witness>> = Vec::new();
     for result in results {
         match result {
-            Err(diags) => all.extend(diags),
+            Err(diags) => {
+                all.extend(diags);
+                witnesses.resize(all.len(), None);
+            }
             Ok(r) => {
                 let t = &r.topology;
                 let file = t.source.name.clone();
@@ -348,13 +640,93 @@ fn write_json(
                 }
                 doc.plan_verified &= r.plan.verified();
                 all.extend(&r.findings);
+                witnesses.extend(r.findings.iter().map(|d| {
+                    witness
+                        .then(|| crate::simulate::witness_for(r, d))
+                        .flatten()
+                }));
             }
         }
     }
     let owned: Vec<Diagnostic> = all.iter().map(|d| (*d).clone()).collect();
     doc.summary = json::Summary::of(&owned);
-    doc.findings = all.into_iter().map(json::Finding::from).collect();
+    doc.findings = all
+        .into_iter()
+        .zip(witnesses)
+        .map(|(d, w)| json::Finding {
+            witness: w,
+            ..json::Finding::from(d)
+        })
+        .collect();
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+/// Reads the Flux substitution options: the `--filter` properties file and `--env-filter`.
+pub fn flux_options(args: &FluxArgs) -> Result<load::flux::Options, String> {
+    let mut options = load::flux::Options::default();
+    if let Some(path) = &args.filter {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the properties file `{path}`: {e}"))?;
+        options.properties = load::flux::parse_properties(&text);
+    }
+    if args.env_filter {
+        options.env = Some(std::env::vars().collect());
+    }
+    Ok(options)
+}
+
+/// `blazes graph`: writes the picture; exit 2 on input errors, else 0.
+pub fn graph(args: &GraphArgs, out: &mut dyn Write) -> u8 {
+    let flux = match flux_options(&args.flux) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let options = CheckOptions {
+        plan: crate::plan::Options {
+            deterministic: args.deterministic,
+        },
+        ..CheckOptions::default()
+    };
+    let report = match load::load_path_with(&args.file, &flux) {
+        Ok(l) => crate::check_loaded(l, &options),
+        Err(diags) => {
+            eprint!("{}", human::render(&diags, human::Style::default()));
+            return 2;
+        }
+    };
+    let text = match args.format {
+        GraphFormat::Dot => crate::graph::dot(&report),
+        GraphFormat::Mermaid => crate::graph::mermaid(&report),
+    };
+    if out.write_all(text.as_bytes()).is_err() {
+        return 2;
+    }
+    0
+}
+
+fn write_sarif(
+    results: &[Result<Report, Vec<Diagnostic>>],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut entries = Vec::new();
+    for result in results {
+        match result {
+            Err(diags) => entries.extend(diags.iter().map(|d| sarif::Entry {
+                diagnostic: d,
+                key: None,
+            })),
+            Ok(r) => entries.extend(r.findings.iter().map(|d| sarif::Entry {
+                diagnostic: d,
+                key: Some(baseline::entry(&r.topology, d).key()),
+            })),
+        }
+    }
+    serde_json::to_writer_pretty(&mut *out, &sarif::document(&entries))
+        .map_err(std::io::Error::other)?;
     writeln!(out)
 }
 

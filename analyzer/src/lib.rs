@@ -17,10 +17,15 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod codegen;
+pub mod graph;
 pub mod load;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod simulate;
+pub mod verify;
+pub mod wiring;
 
 pub use analysis::{Analysis, analyze};
 pub use blazes_annotations as annotations;
@@ -77,11 +82,40 @@ pub fn check_with(topology: Topology, options: &CheckOptions) -> Report {
 }
 
 /// Loads YAML text (`name` is shown in diagnostics) and checks it; input errors come back as
-/// diagnostics.
+/// diagnostics. A Storm Flux topology is recognised too (without property substitution).
 pub fn check_str(
     name: &str,
     yaml: &str,
     options: &CheckOptions,
 ) -> Result<Report, Vec<Diagnostic>> {
-    Ok(check_with(load::load_str(name, yaml)?, options))
+    Ok(check_loaded(
+        load::load_any_str(name, yaml, &load::flux::Options::default())?,
+        options,
+    ))
 }
+
+/// Checks a loaded topology and adds the loader's findings (allowed ones dropped, denied ones
+/// escalated, as for the analysis' findings).
+pub fn check_loaded(loaded: load::Loaded, options: &CheckOptions) -> Report {
+    let mut report = check_with(loaded.topology, options);
+    if loaded.warnings.is_empty() {
+        return report;
+    }
+    for mut d in loaded.warnings {
+        if d.severity == Severity::Warning
+            && options
+                .findings
+                .deny
+                .iter()
+                .any(|x| report::codes::lookup(x).is_some_and(|c| c == d.code))
+        {
+            d.severity = Severity::Error;
+        }
+        report.findings.push(d);
+    }
+    report::sort(&mut report.findings);
+    report
+}
+
+/// The JSON Schema of the topology format (SPEC §8), as `blazes schema` prints it.
+pub const TOPOLOGY_SCHEMA: &str = include_str!("schema.json");

@@ -240,30 +240,31 @@ fn le(old: &Label, new: &Label) -> bool {
     &old.join(new) == new
 }
 
-/// The annotation changes that never lower a label: CR→CW, CR→OR(g), CW→OW(g), OR(g)→OW(g), and
-/// a gate widened to `*`. (CW→OR is not one of them: removing a component's last write path
-/// protects its reads, which is correct and lowers labels.)
+/// The annotation changes that never lower a label: CR→CW, CR→OR(g), CW→OW(g), and a gate widened
+/// to `*`. Two steps of the paper's C.O.W.R. order are deliberately absent, because SPEC §4 makes
+/// them non-monotone: CW→OR removes a write path, which can protect the component's reads; and
+/// OR(g)→OW(g) turns an unprotected read into a write that rule 4′ judges by its own seal alone,
+/// ignoring other unsealed writers (found by this test: `Inst` became `Run`; see the issue note).
 fn more_severe(a: &Ann, gate: &Option<Vec<usize>>) -> Vec<Ann> {
     match a {
         Ann::CR => vec![Ann::CW, Ann::OR(gate.clone())],
         Ann::CW => vec![Ann::OW(gate.clone())],
-        Ann::OR(g) => vec![Ann::OW(g.clone()), Ann::OR(None)],
+        Ann::OR(_) => vec![Ann::OR(None)],
         Ann::OW(_) => vec![Ann::OW(None)],
     }
 }
 
-/// Every label rises or stays (`strict`), or at least none falls strictly below its old value
-/// (removing a re-seal exposes the upstream seal, which is incomparable, not lower).
-fn assert_monotone(before: &Report, after: &Report, what: &str, strict: bool) {
+/// Every label rises or stays.
+fn assert_monotone(before: &Report, after: &Report, what: &str) {
     let (b, a) = (labels(before), labels(after));
     for (port, old) in &b {
         let new = &a[port];
-        let ok = if strict {
-            le(old, new)
-        } else {
-            !(le(new, old) && new != old)
-        };
-        assert!(ok, "{what} lowered {port} from {old} to {new}");
+        assert!(
+            le(old, new),
+            "{what} lowered {port} from {old} to {new}\n--- before\n{}\n--- after\n{}",
+            before.topology.source.text,
+            after.topology.source.text
+        );
     }
 }
 
@@ -328,24 +329,30 @@ proptest! {
             c.replicated = true;
         }
         let after = check(&render(&changed, &order));
-        assert_monotone(&before, &after, "a more severe annotation", true);
+        assert_monotone(&before, &after, "a more severe annotation");
     }
 
     #[test]
     fn removing_a_seal_or_adding_replication_never_lowers_a_label(t in topo(), pick in any::<usize>()) {
         let order: Vec<usize> = (0..t.comps.len()).collect();
         let before = check(&render(&t, &order));
-        let mut unsealed = t.clone();
         let ci = pick % t.comps.len();
-        for o in &mut unsealed.comps[ci].outputs {
-            o.seal = None;
+        // Removing a source's seal turns Seal(k) into Async, a strict rise. (Removing a re-seal
+        // on a non-source output is not a removal of sealing: it exposes the seal derived from
+        // upstream, which is incomparable with the declared one, so no order is promised.)
+        let sources: Vec<usize> = (0..t.comps.len()).filter(|&c| t.comps[c].inputs.is_empty()).collect();
+        if !sources.is_empty() {
+            let mut unsealed = t.clone();
+            for o in &mut unsealed.comps[sources[pick % sources.len()]].outputs {
+                o.seal = None;
+            }
+            let after = check(&render(&unsealed, &order));
+            assert_monotone(&before, &after, "removing a source's seal");
         }
-        let after = check(&render(&unsealed, &order));
-        assert_monotone(&before, &after, "removing a seal", false);
         let mut replicated = t.clone();
         replicated.comps[ci].replicated = true;
         let after = check(&render(&replicated, &order));
-        assert_monotone(&before, &after, "replication", true);
+        assert_monotone(&before, &after, "replication");
     }
 
     #[test]
@@ -356,7 +363,11 @@ proptest! {
     #[test]
     fn mutated_examples_never_panic(idx in 0usize..1000, cut in 0usize..4000, insert in "[\\[\\]{}:,\\-&*! a-z\\n#\"'|>]{0,6}") {
         let dir = format!("{}/../examples", env!("CARGO_MANIFEST_DIR"));
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
         files.sort();
         let text = std::fs::read_to_string(&files[idx % files.len()]).unwrap();
         let mut at = cut.min(text.len());

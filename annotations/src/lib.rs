@@ -16,6 +16,15 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+pub mod spec;
+pub use spec::{AnnotationSpec, GateSpec, Operator, OperatorSpec, PathSpec};
+
+/// `#[blazes(...)]` on an operator (a function, struct or enum): its annotations, checked by
+/// the compiler and emitted as constants ([`Operator::BLAZES`], or `NAME_BLAZES` next to a
+/// function). See the `blazes-macros` crate.
+#[cfg(feature = "macros")]
+pub use blazes_macros::blazes;
+
 /// The partitions within which an order-sensitive path is deterministic (SPEC §2).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Gate {
@@ -473,9 +482,15 @@ fn parse_gate_list(inner: &str, offset: usize) -> Result<Gate, ParseError> {
     })
 }
 
-/// The closest candidate to `word` (case-insensitive match first, then edit distance ≤ 2).
+/// The closest candidate to `word`: a case-insensitive match first, then the smallest edit
+/// distance (at most 1 for words of up to 3 characters, 2 otherwise), ties broken by name so the
+/// answer never depends on the order of `candidates`.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(word)) {
+    if let Some(c) = candidates
+        .iter()
+        .filter(|c| c.eq_ignore_ascii_case(word))
+        .min()
+    {
         return Some(c);
     }
     let limit = if word.chars().count() <= 3 { 1 } else { 2 };
@@ -483,22 +498,30 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .iter()
         .map(|c| (edit_distance(word, c), *c))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .min()
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over characters, case-insensitive.
+/// Edit distance over characters, case-insensitive, counting a swap of two adjacent characters
+/// as one edit (optimal string alignment).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
     let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
+    // Three rows: two back (for transpositions), previous, current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
+    for i in 0..a.len() {
         cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        for j in 0..b.len() {
+            let sub = prev[j] + usize::from(a[i] != b[j]);
+            let mut best = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                best = best.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = best;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
@@ -655,5 +678,10 @@ mod tests {
         );
         assert_eq!(suggest("zzzzzz", &["replicated"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("scr", "src"), 1, "a swap is one edit");
+        assert_eq!(suggest("scr", &["src", "sink"]), Some("src"));
+        // Ties are broken by name, whatever the order of the candidates.
+        assert_eq!(suggest("srcx", &["srcd", "srcb", "srca"]), Some("srca"));
+        assert_eq!(suggest("srcx", &["srca", "srcd", "srcb"]), Some("srca"));
     }
 }

@@ -2,6 +2,7 @@
 //! whole graph (SPEC §5): strongly connected components in topological order, a worklist inside
 //! each.
 
+use blazes_annotations::Gate;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::lattice::{Interner, Lbl, SetId};
@@ -122,6 +123,9 @@ impl<'t> Solver<'t> {
         let mut base = Vec::with_capacity(topology.components.len());
         let mut declared = Vec::new();
         let mut gates = Vec::with_capacity(topology.components.len());
+        // Few distinct gates are written, on many paths: intern each once.
+        let mut interned: std::collections::HashMap<&Gate, Option<SetId>> =
+            std::collections::HashMap::new();
         for c in &topology.components {
             base.push(declared.len());
             for o in &c.outputs {
@@ -130,7 +134,11 @@ impl<'t> Solver<'t> {
             gates.push(
                 c.paths
                     .iter()
-                    .map(|p| p.annotation.gate().and_then(|g| interner.gate(g)))
+                    .map(|p| {
+                        p.annotation
+                            .gate()
+                            .and_then(|g| *interned.entry(g).or_insert_with(|| interner.gate(g)))
+                    })
                     .collect(),
             );
         }
@@ -318,7 +326,15 @@ impl<'t> Solver<'t> {
             let from = comp.inputs[p.input].from;
             match labels[self.base[from.component] + from.output] {
                 Lbl::Bot => {}
-                Lbl::Seal(k) if self.interner.compatible(g, k) => guards.push(pi),
+                // An `OW` write must also be sealed compatibly with its own gate: otherwise its
+                // state depends on input order (rule 4) and a read of it cannot be protected.
+                Lbl::Seal(k)
+                    if self.interner.compatible(g, k)
+                        && (!p.annotation.is_order_sensitive()
+                            || self.interner.compatible(self.gates[c][pi], k)) =>
+                {
+                    guards.push(pi)
+                }
                 _ => return None,
             }
         }

@@ -55,6 +55,9 @@ impl Lbl {
     }
 }
 
+/// A functional dependency as sorted field ids: (from, to).
+type FdIds = (Box<[u32]>, Box<[u32]>);
+
 /// Field names, field sets, and compatibility, interned for one topology.
 #[derive(Debug, Default)]
 pub struct Interner {
@@ -63,7 +66,7 @@ pub struct Interner {
     sets: HashMap<Box<[u32]>, SetId>,
     set_items: Vec<Box<[u32]>>,
     /// For each fd, (from, to) as sorted field ids.
-    fds: Vec<(Box<[u32]>, Box<[u32]>)>,
+    fds: Vec<FdIds>,
     compat: HashMap<(SetId, SetId), bool>,
 }
 

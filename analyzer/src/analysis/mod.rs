@@ -129,7 +129,15 @@ impl Analysis {
         let mut lines = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut cur = port;
-        while seen.insert(cur) {
+        loop {
+            if !seen.insert(cur) {
+                lines.push(format!(
+                    "`{}` is fed back into the loop below ({})",
+                    t.port_name(cur),
+                    self.show(self.lbl(cur))
+                ));
+                break;
+            }
             let comp = &t.components[cur.component];
             let name = t.port_name(cur);
             let label = self.show(self.lbl(cur));
@@ -155,7 +163,7 @@ impl Analysis {
                 comp.name,
                 input.name,
                 out_name,
-                path.annotation,
+                t.annotation_text(cur.component, pi),
                 in_label,
                 t.port_name(input.from)
             );
@@ -217,31 +225,53 @@ impl Analysis {
         lines
     }
 
+    /// The write paths of `component` that are not fed a seal compatible with the gate of the
+    /// read `path`: the reasons the read is not protected.
+    pub fn unprotecting_writes(&self, t: &Topology, component: usize, path: usize) -> Vec<usize> {
+        let comp = &t.components[component];
+        let gate = self.gates[component][path];
+        comp.paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.annotation.is_write())
+            .filter(|(wi, p)| match self.lbl(comp.inputs[p.input].from) {
+                Lbl::Seal(k) => {
+                    !self.interner.is_compatible(gate, k)
+                        || (p.annotation.is_order_sensitive()
+                            && !self.interner.is_compatible(self.gates[component][*wi], k))
+                }
+                Lbl::Bot => false,
+                _ => true,
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Why a read on `path` is not protected: the first write path not fed a compatible seal.
     pub fn unprotected_reason(&self, t: &Topology, component: usize, path: usize) -> String {
         let comp = &t.components[component];
-        for p in &comp.paths {
-            if !p.annotation.is_write() {
-                continue;
-            }
-            let input = &comp.inputs[p.input];
-            let l = self.lbl(input.from);
-            let compatible = match l {
-                Lbl::Seal(k) => self.interner.is_compatible(self.gates[component][path], k),
-                Lbl::Bot => true,
-                _ => false,
-            };
-            if !compatible {
-                return format!(
-                    "write path {} -> {} ({}) is fed {}",
+        match self.unprotecting_writes(t, component, path).first() {
+            Some(&w) => {
+                let p = &comp.paths[w];
+                let input = &comp.inputs[p.input];
+                let label = self.lbl(input.from);
+                let own = match label {
+                    // Compatible with the read's gate, so the write's own gate is the problem.
+                    Lbl::Seal(k) if self.interner.is_compatible(self.gates[component][path], k) => {
+                        ", which does not seal its own gate, so its state depends on input order"
+                    }
+                    _ => "",
+                };
+                format!(
+                    "write path {} -> {} ({}) is fed {}{own}",
                     input.name,
                     comp.outputs[p.output].name,
-                    p.annotation,
-                    self.show(l)
-                );
+                    t.annotation_text(component, w),
+                    self.show(label)
+                )
             }
+            None => "no write path is sealed".into(),
         }
-        "no write path is sealed".into()
     }
 }
 

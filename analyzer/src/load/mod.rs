@@ -1,5 +1,7 @@
 //! Loading topologies: the only stage that reads files.
 
+pub mod flux;
+pub mod rust;
 pub mod tree;
 pub mod yaml;
 
@@ -8,8 +10,14 @@ use crate::report::{Diagnostic, codes};
 
 pub use yaml::load_str;
 
-/// Reads and loads a topology file; `-` reads standard input.
+/// Reads and loads a topology file; `-` reads standard input. A crate directory or a
+/// `Cargo.toml` loads the crate's topology with the `#[blazes]` attributes of its Rust sources
+/// ([`rust::load_crate`]).
 pub fn load_path(path: &str) -> Result<Topology, Vec<Diagnostic>> {
+    let fs_path = std::path::Path::new(path);
+    if path != "-" && (fs_path.is_dir() || fs_path.file_name().is_some_and(|n| n == "Cargo.toml")) {
+        return rust::load_crate(path);
+    }
     let (name, bytes) = if path == "-" {
         let mut buf = Vec::new();
         let r = std::io::Read::read_to_end(
@@ -30,6 +38,87 @@ pub fn load_path(path: &str) -> Result<Topology, Vec<Diagnostic>> {
     })?;
     match String::from_utf8(bytes) {
         Ok(text) => load_str(&name, &text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = SourceFile::new(name.clone(), text);
+            Err(vec![
+                Diagnostic::new(
+                    codes::READ_ERROR,
+                    &source,
+                    format!("`{name}` is not UTF-8 text"),
+                )
+                .at(Span::new(at, 1), "invalid UTF-8 here"),
+            ])
+        }
+    }
+}
+
+/// A loaded topology and the findings of its loader (a Flux bolt without annotation).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The topology.
+    pub topology: Topology,
+    /// Findings made while loading; they join the analysis' findings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads text in either format: a Storm Flux topology (top-level `spouts`, `bolts` or
+/// `streams`) or the SPEC §8 format.
+pub fn load_any_str(
+    name: &str,
+    text: &str,
+    flux_options: &flux::Options,
+) -> Result<Loaded, Vec<Diagnostic>> {
+    if flux::may_be_flux(text) && tree::parse(text).is_ok_and(|root| flux::is_flux(&root)) {
+        return flux::load_str(name, text, flux_options).map(|l| Loaded {
+            topology: l.topology,
+            warnings: l.warnings,
+        });
+    }
+    load_str(name, text).map(|topology| Loaded {
+        topology,
+        warnings: Vec::new(),
+    })
+}
+
+/// Like [`load_path`], and also recognises Storm Flux files (with `${…}` substitution from
+/// `flux_options`; includes are resolved relative to the file), also on standard input (`-`).
+pub fn load_path_with(path: &str, flux_options: &flux::Options) -> Result<Loaded, Vec<Diagnostic>> {
+    let fs_path = std::path::Path::new(path);
+    let is_crate = fs_path.is_dir() || fs_path.file_name().is_some_and(|n| n == "Cargo.toml");
+    if path != "-" && is_crate {
+        return load_path(path).map(|topology| Loaded {
+            topology,
+            warnings: Vec::new(),
+        });
+    }
+    let mut options = flux_options.clone();
+    let (name, bytes) = if path == "-" {
+        let mut buf = Vec::new();
+        let r = std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin(), tree::MAX_BYTES as u64 + 1),
+            &mut buf,
+        );
+        ("<stdin>".to_string(), r.map(|_| buf))
+    } else {
+        options.base_dir = Some(
+            fs_path
+                .parent()
+                .map_or_else(std::path::PathBuf::new, std::path::Path::to_path_buf),
+        );
+        (path.to_string(), read_limited(path))
+    };
+    let bytes = bytes.map_err(|e| {
+        let source = SourceFile::new(name.clone(), "");
+        vec![Diagnostic::new(
+            codes::READ_ERROR,
+            &source,
+            format!("cannot read `{name}`: {e}"),
+        )]
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => load_any_str(&name, &text, &options),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();

@@ -98,6 +98,10 @@ pub fn parse(text: &str) -> Result<Node, ParseFailure> {
     }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    // Repeated keys reach the loader, which reports them as duplicate names at both places.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    // Topologies rarely use aliases: a small replay budget refuses alias bombs quickly.
+    options.alias_limits.max_total_replayed_events = 20_000;
     let mut budget = serde_saphyr::Budget::default();
     // Budgets grow with the input, so large generated topologies load, while alias bombs
     // (small text, huge expansion) stay bounded by the alias limits.
@@ -160,20 +164,68 @@ fn cover_children(node: &mut Node, text: &str) {
 }
 
 fn failure(e: &serde_saphyr::Error, text: &str) -> ParseFailure {
-    let inner = e.without_snippet();
+    let mut inner = e.without_snippet();
     let span = inner
         .location()
         .map_or(Span::new(text.len(), 0), |l| location_span(&l, text));
+    #[allow(deprecated)] // `msg` is deprecated; only `error` is read here
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = inner {
+        return ParseFailure {
+            message: budget_message(breach),
+            span,
+            budget: !matches!(breach, serde_saphyr::budget::BudgetBreach::Documents { .. }),
+        };
+    }
+    if matches!(
+        inner,
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+            | serde_saphyr::Error::AliasReplayCounterOverflow { .. }
+            | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+            | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+    ) {
+        return ParseFailure {
+            message: "aliases expand to too much data (a \"billion laughs\"); expand them by hand \
+                      if the file is genuine"
+                .to_string(),
+            span,
+            budget: true,
+        };
+    }
     let mut message = inner.to_string();
     // The parser appends its own position; ours is shown by the span.
     if let Some(idx) = message.find(" at line ") {
         message.truncate(idx);
     }
-    let budget = message.contains("budget") || message.contains("limit");
     ParseFailure {
         message,
         span,
-        budget,
+        budget: false,
+    }
+}
+
+/// A readable message for each resource budget.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { .. } => format!("the file nests deeper than {MAX_DEPTH} levels"),
+        B::Documents { .. } => {
+            "the file holds several YAML documents; a topology is one document (remove `---`)"
+                .to_string()
+        }
+        B::Nodes { .. } | B::Events { .. } => {
+            "the file expands to too many YAML nodes (alias expansion, a \"billion laughs\")"
+                .to_string()
+        }
+        B::Aliases { .. } | B::Anchors { .. } | B::MergeKeys { .. } => {
+            "the file uses too many anchors, aliases or merge keys".to_string()
+        }
+        B::ScalarBytes { .. } => "the file's text values exceed the size budget".to_string(),
+        other => format!("the file exceeds a parser budget ({other:?})"),
     }
 }
 
@@ -265,6 +317,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(RawNode(item)) = seq.next_element::<RawNode>()? {
             items.push(pending(item));
         }
+        // Vectors grow to at least 4 elements: shrinking them halves the tree of a large file of
+        // small flow mappings.
+        items.shrink_to_fit();
         Ok(Value::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
@@ -273,6 +328,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let RawNode(v) = map.next_value::<RawNode>()?;
             entries.push((pending(k), pending(v)));
         }
+        entries.shrink_to_fit();
         Ok(Value::Map(entries))
     }
 }

@@ -26,6 +26,7 @@ const COMPONENT_KEYS: &[&str] = &[
     "description",
     "allow",
     "reason",
+    "rust",
 ];
 const INPUT_KEYS: &[&str] = &["from", "grouping", "description"];
 const OUTPUT_KEYS: &[&str] = &["fields", "seal", "description"];
@@ -45,7 +46,16 @@ const GROUPINGS: &[&str] = &[
 
 /// Loads a topology from YAML text. `name` is shown in diagnostics.
 pub fn load_str(name: &str, text: &str) -> Result<Topology, Vec<Diagnostic>> {
-    let source = SourceFile::new(name, text);
+    load_source(SourceFile::new(name, text), None)
+}
+
+/// Loads the topology file at the start of `source` (all of it, or the first file of a bundle
+/// whose other files are the Rust sources of `rust`: the items that `rust:` keys name).
+pub(crate) fn load_source(
+    source: Arc<SourceFile>,
+    rust: Option<Arc<super::rust::RustItems>>,
+) -> Result<Topology, Vec<Diagnostic>> {
+    let text = source.text.get(source.file_range(0)).unwrap_or("");
     let root = match tree::parse(text) {
         Ok(root) => root,
         Err(f) => {
@@ -55,13 +65,16 @@ pub fn load_str(name: &str, text: &str) -> Result<Topology, Vec<Diagnostic>> {
                 codes::YAML_SYNTAX
             };
             return Err(vec![
-                Diagnostic::new(code, &source, f.message.clone()).at(f.span, f.message),
+                Diagnostic::new(code, &source, f.message).at(f.span, ""),
             ]);
         }
     };
     let mut ctx = Ctx {
-        source,
+        source: Arc::clone(&source),
         diags: Vec::new(),
+        current: None,
+        rust,
+        rust_refs: Vec::new(),
     };
     let topology = ctx.topology(&root);
     match topology {
@@ -77,6 +90,13 @@ pub fn load_str(name: &str, text: &str) -> Result<Topology, Vec<Diagnostic>> {
 struct Ctx {
     source: Arc<SourceFile>,
     diags: Vec<Diagnostic>,
+    /// The component being validated, named in its errors.
+    current: Option<String>,
+    /// The annotated items of the crate, when a crate is linted (`rust:` keys name them).
+    rust: Option<Arc<super::rust::RustItems>>,
+    /// `rust:` references with a `label:` (item path, component, label, span), to find one item
+    /// labelled two ways when the file is read alone.
+    rust_refs: Vec<(Vec<String>, String, Annotation, Span)>,
 }
 
 /// A component as written, before references are resolved.
@@ -103,9 +123,10 @@ impl Ctx {
         span: Span,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        let message = message.into();
-        self.diags
-            .push(Diagnostic::new(code, &self.source, message.clone()).at(span, message));
+        // The message is the heading; the underline needs no second copy of it.
+        let mut d = Diagnostic::new(code, &self.source, message).at(span, "");
+        d.component.clone_from(&self.current);
+        self.diags.push(d);
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -139,6 +160,25 @@ impl Ctx {
                 self.invalid(k, "a string key");
                 continue;
             };
+            if let Some(first) = entries
+                .iter()
+                .map(|(k, _)| k)
+                .take_while(|other| !std::ptr::eq(*other, k))
+                .find(|other| other.as_str() == Some(key))
+            {
+                let first = first.span;
+                self.error(
+                    codes::DUPLICATE_NAME,
+                    k.span,
+                    format!("key `{key}` appears twice in {what}"),
+                )
+                .secondary
+                .push(crate::report::Marked {
+                    span: first,
+                    text: "first here".into(),
+                });
+                continue;
+            }
             if !allowed.contains(&key) {
                 let d = self.error(
                     codes::UNKNOWN_KEY,
@@ -248,7 +288,10 @@ impl Ctx {
                 name: c.name.clone(),
                 span: c.span,
                 inputs: Vec::new(),
-                outputs: self.outputs(c, &implicit),
+                outputs: {
+                    self.current = Some(c.name.clone());
+                    self.outputs(c, &implicit)
+                },
                 paths: Vec::new(),
                 parallelism: 1,
                 replicated: false,
@@ -258,6 +301,7 @@ impl Ctx {
 
         // Second pass: inputs, annotations and options.
         for (ci, c) in raw.iter().enumerate() {
+            self.current = Some(c.name.clone());
             let inputs = self.inputs(c);
             for r in inputs {
                 if let Some(port) = self.resolve(&r, &index, &components) {
@@ -279,13 +323,20 @@ impl Ctx {
                     Value::Int(p) if p >= 1 && p <= i128::from(u32::MAX) => {
                         components[ci].parallelism = u32::try_from(p).unwrap_or(u32::MAX);
                     }
-                    Value::Int(_) => {
+                    Value::Int(p) if p < 1 => {
                         self.error(
                             codes::INVALID_VALUE,
                             n.span,
                             "parallelism must be at least 1",
                         )
                         .help = Some("a component has at least one instance".into());
+                    }
+                    Value::Int(_) | Value::Float(_) => {
+                        self.error(
+                            codes::INVALID_VALUE,
+                            n.span,
+                            format!("parallelism must be an integer from 1 to {}", u32::MAX),
+                        );
                     }
                     _ => self.invalid(n, "a positive integer"),
                 }
@@ -307,6 +358,15 @@ impl Ctx {
                     self.string(n, "a string");
                 }
             }
+            if let Some(n) = c.entries.get("rust") {
+                self.rust_item(n, c, &mut components[ci], &implicit);
+            }
+        }
+
+        self.current = None;
+        if self.rust.is_none() {
+            let conflicts = super::rust::same_item_conflicts(&self.source, &self.rust_refs);
+            self.diags.extend(conflicts);
         }
 
         // Consumers of each output, in name order.
@@ -774,10 +834,12 @@ impl Ctx {
             | ParseErrorKind::StarInSeal => codes::BAD_GATE,
             _ => codes::BAD_ANNOTATION,
         };
-        let help = match e.suggestion() {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "annotations are CR, CW, OR(gate) or OW(gate); a gate is a list of fields, \
-                     `*`, or empty"
+        let help = match (&e.kind, e.suggestion()) {
+            (_, Some(s)) => format!("did you mean `{s}`?"),
+            (ParseErrorKind::DuplicateField(f), _) => format!("remove the repeated `{f}`"),
+            (ParseErrorKind::EmptyField, _) => "remove the extra comma".into(),
+            _ => "annotations are CR, CW, OR(gate) or OW(gate); a gate is a list of fields, \
+                  `*`, or empty"
                 .into(),
         };
         self.error(code, span, e.to_string()).help = Some(help);
@@ -848,13 +910,25 @@ impl Ctx {
         }
         let has_label_key = c.entries.contains_key("label");
         let has_paths_key = c.entries.contains_key("paths");
-        if !comp.inputs.is_empty() && !has_label_key && !has_paths_key {
+        // With a crate, a `rust:` component is annotated by its item's attribute.
+        let has_rust_key = c.entries.contains_key("rust");
+        if !comp.inputs.is_empty()
+            && !has_label_key
+            && !has_paths_key
+            && (!has_rust_key || self.rust.is_none())
+        {
             self.error(
                 codes::MISSING_ANNOTATION,
                 c.span,
                 format!("component `{}` has inputs but no annotation", c.name),
             )
-            .help = Some("add `label: CR` (or CW, OR(gate), OW(gate)), or `paths:`".into());
+            .help = Some(if has_rust_key {
+                "`rust:` names the item whose `#[blazes]` attribute annotates it: lint the crate \
+                 (`blazes lint CRATE_DIR`) to read it, or add `label:` here"
+                    .into()
+            } else {
+                "add `label: CR` (or CW, OR(gate), OW(gate)), or `paths:`".into()
+            });
         }
         let mut paths = explicit;
         if let Some((a, span)) = default {
@@ -989,6 +1063,42 @@ impl Ctx {
             }
         }
         out
+    }
+}
+
+impl Ctx {
+    /// `rust: crate::ops::Count`: merges the item's `#[blazes]` attribute into the component
+    /// when a crate is linted; checks the reference when the file is read alone.
+    fn rust_item(
+        &mut self,
+        node: &Node,
+        c: &RawComponent<'_>,
+        comp: &mut Component,
+        implicit: &[String],
+    ) {
+        let Some(text) = self.string(node, "a Rust item path, as in `crate::ops::Count`") else {
+            return;
+        };
+        let yaml = super::rust::YamlSide {
+            reference: (text.clone(), node.span),
+            annotated: c.entries.contains_key("label") || c.entries.contains_key("paths"),
+            replicated: c.entries.get("replicated").and_then(|n| match n.value {
+                Value::Bool(b) => Some((b, n.span)),
+                _ => None,
+            }),
+        };
+        let diags = super::rust::apply(&self.source, self.rust.as_deref(), &yaml, comp, implicit);
+        self.diags.extend(diags);
+        if self.rust.is_none()
+            && let Ok(mut path) = super::rust::parse_reference(&text)
+            && let Some(label) = c.entries.get("label")
+            && let Some(a) = label.as_str().and_then(|s| Annotation::parse(s).ok())
+        {
+            if path.first().is_some_and(|p| p == "crate") {
+                path.remove(0);
+            }
+            self.rust_refs.push((path, c.name.clone(), a, label.span));
+        }
     }
 }
 

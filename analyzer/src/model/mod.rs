@@ -23,30 +23,82 @@ impl Span {
 }
 
 /// A file that was loaded, kept for rendering diagnostics.
+///
+/// It can also be a *bundle* of several files ([`SourceFile::bundle`]): a topology whose wiring
+/// is in a YAML file and whose annotations are in `#[blazes]` attributes of `.rs` files. The
+/// files are laid end to end in `text`, each starting on a fresh line, so a [`Span`] (a byte
+/// range) still names one spot; [`SourceFile::file_name`], [`SourceFile::file_range`] and
+/// [`SourceFile::line_col`] resolve it to the file it falls in.
 #[derive(Debug)]
 pub struct SourceFile {
-    /// The name shown in diagnostics (the path as given, or `<stdin>`).
+    /// The name shown in diagnostics (the path as given, or `<stdin>`); for a bundle, the name of
+    /// its first file.
     pub name: String,
-    /// The whole text.
+    /// The whole text (for a bundle, every file, separated by a newline).
     pub text: String,
     line_starts: Vec<usize>,
+    /// The files of a bundle: name and byte range in `text`. Empty for a single file.
+    parts: Vec<(String, std::ops::Range<usize>)>,
 }
 
 impl SourceFile {
     /// Wraps a text under a display name.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
         let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Arc::new(SourceFile {
             name: name.into(),
+            line_starts: line_starts(&text),
             text,
-            line_starts,
+            parts: Vec::new(),
         })
     }
 
-    /// One-based line and column (in characters) of a byte offset.
+    /// Bundles several files (name and text) into one source; spans into the `i`-th file are
+    /// offset by [`SourceFile::file_start`] of it. The bundle is named after the first file.
+    pub fn bundle(files: Vec<(String, String)>) -> Arc<Self> {
+        let mut text = String::new();
+        let mut parts = Vec::new();
+        for (i, (name, body)) in files.into_iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            let start = text.len();
+            text.push_str(&body);
+            parts.push((name, start..text.len()));
+        }
+        Arc::new(SourceFile {
+            name: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
+            line_starts: line_starts(&text),
+            text,
+            parts,
+        })
+    }
+
+    /// Where the `index`-th file of a bundle starts in `text` (0 for a single file).
+    pub fn file_start(&self, index: usize) -> usize {
+        self.parts.get(index).map_or(0, |p| p.1.start)
+    }
+
+    /// The name of the file a byte offset falls in (the source's name for a single file).
+    pub fn file_name(&self, offset: usize) -> &str {
+        self.part(offset).map_or(&self.name, |p| &p.0)
+    }
+
+    /// The byte range in `text` of the file an offset falls in (all of `text` for a single
+    /// file).
+    pub fn file_range(&self, offset: usize) -> std::ops::Range<usize> {
+        self.part(offset)
+            .map_or(0..self.text.len(), |p| p.1.clone())
+    }
+
+    fn part(&self, offset: usize) -> Option<&(String, std::ops::Range<usize>)> {
+        // The last file starting at or before the offset (a separator belongs to the file
+        // before it).
+        let i = self.parts.partition_point(|p| p.1.start <= offset);
+        self.parts.get(i.saturating_sub(1))
+    }
+
+    /// One-based line and column (in characters) of a byte offset, within the file it falls in.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
@@ -55,8 +107,21 @@ impl SourceFile {
             .text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
-        (line + 1, column + 1)
+        let file_start = self.file_range(offset).start;
+        let first_line = self
+            .line_starts
+            .partition_point(|&s| s <= file_start)
+            .max(1)
+            - 1;
+        (line - first_line + 1, column + 1)
     }
+}
+
+/// Byte offsets of the starts of lines.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// How a stream is partitioned over the consumer's instances (SPEC §1, Storm's vocabulary).
@@ -183,8 +248,7 @@ impl Component {
             || (self.parallelism > 1 && self.inputs.iter().any(|i| i.grouping == Grouping::All))
     }
 
-    /// `component.output` for an output, or the bare name when the component has one output
-    /// named `out`.
+    /// `component.output` for an output.
     pub fn port_name(&self, output: usize) -> String {
         format!("{}.{}", self.name, self.outputs[output].name)
     }
@@ -226,6 +290,21 @@ impl Topology {
     /// The output feeding an input.
     pub fn producer(&self, component: usize, input: usize) -> Port {
         self.components[component].inputs[input].from
+    }
+
+    /// The annotation of a path as the user wrote it (`OW(word, batch)` keeps its field order),
+    /// or its canonical form when it was written in the structured form.
+    pub fn annotation_text(&self, component: usize, path: usize) -> String {
+        let p = &self.components[component].paths[path];
+        let written = self
+            .source
+            .text
+            .get(p.span.offset..p.span.offset + p.span.len)
+            .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''));
+        match written {
+            Some(w) if Annotation::parse(w).as_ref() == Ok(&p.annotation) => w.to_string(),
+            _ => p.annotation.to_string(),
+        }
     }
 
     /// Display name of an output port.

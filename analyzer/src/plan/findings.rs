@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 use blazes_annotations::{Annotation, Gate};
 
 use super::{Plan, SiteKind};
-use crate::analysis::{Analysis, Event, Ordering, Step, lattice::Lbl, rules::Rule};
+use crate::analysis::{Analysis, Event, Ordering, Step, rules::Rule};
 use crate::model::{Grouping, Port, Topology};
 use crate::report::{Diagnostic, Severity, codes};
 
@@ -97,12 +97,15 @@ fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic
                 comp.name,
                 input.name,
                 comp.outputs[path.output].name,
-                path.annotation,
+                t.annotation_text(c, first),
                 t.port_name(port)
             ),
         )
         .component(&comp.name)
-        .at(path.span, format!("{} here, fed an unsealed stream", path.annotation));
+        .at(
+            path.span,
+            format!("{} here, fed an unsealed stream", t.annotation_text(c, first)),
+        );
         // The unsealed inputs that rendezvous here.
         let mut marked = BTreeSet::new();
         for &pi in paths {
@@ -110,11 +113,9 @@ fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic
             let mut inputs = vec![p.input];
             if !p.annotation.is_write() {
                 inputs.extend(
-                    comp.paths
-                        .iter()
-                        .filter(|w| w.annotation.is_write())
-                        .filter(|w| !matches!(a.lbl(comp.inputs[w.input].from), Lbl::Seal(_)))
-                        .map(|w| w.input),
+                    a.unprotecting_writes(t, c, pi)
+                        .into_iter()
+                        .map(|w| comp.paths[w].input),
                 );
             }
             for i in inputs {
@@ -145,6 +146,7 @@ fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic
         };
         let seal = seals
             .iter()
+            .filter(|s| !s.fields.is_empty())
             .map(|s| {
                 let fields = s
                     .fields
@@ -155,14 +157,23 @@ fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic
                 format!("seal `{}` on {fields}", t.port_name(s.port))
             })
             .collect::<Vec<_>>();
-        d = d.help(if seal.is_empty() {
-            format!("{order}; no gate field reaches this input, so a seal cannot replace the order")
-        } else {
-            format!(
-                "{order}; or, far cheaper, {} (`seal: [{}]`) so a seal barrier suffices",
-                seal.join(" and "),
-                seals[0].fields[0]
-            )
+        let first_field = seals.iter().find_map(|s| s.fields.first());
+        let dropped = seals
+            .iter()
+            .find(|s| s.fields.is_empty())
+            .map(|s| t.port_name(s.port));
+        d = d.help(match (first_field, dropped) {
+            (Some(f), _) => format!(
+                "{order}; or, far cheaper, {} (`seal: [{f}]`) so a seal barrier suffices",
+                seal.join(" and ")
+            ),
+            (None, Some(at)) => format!(
+                "{order}; a seal cannot replace the order yet: `{at}` drops every gate field \
+                 (keep one in its `fields`, then seal on it)"
+            ),
+            (None, None) => format!(
+                "{order}; the gate names no field a producer could seal on, so only an order helps"
+            ),
         });
         d.derivation = a.derivation(t, port);
         out.push(d);
@@ -196,13 +207,16 @@ fn seal_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>
                 comp.name,
                 names.join(", "),
                 keys.join(", "),
-                path.annotation
+                t.annotation_text(site.component, first)
             ),
         )
         .component(&comp.name)
         .at(
             path.span,
-            format!("{} protected by the seal", path.annotation),
+            format!(
+                "{} protected by the seal",
+                t.annotation_text(site.component, first)
+            ),
         );
         for &i in inputs {
             let inp = &comp.inputs[i];
@@ -282,7 +296,11 @@ fn inherited(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>)
         .component(&comp.name)
         .at(
             p.span,
-            format!("{} fed an {} stream", p.annotation, a.label(input.from)),
+            format!(
+                "{} fed an {} stream",
+                t.annotation_text(component, path),
+                a.label(input.from)
+            ),
         )
         .also(input.from_span, "the anomalous stream comes from here");
         d = d.help(match origin {
@@ -315,12 +333,12 @@ fn upstream_site(t: &Topology, sites: &BTreeSet<usize>, c: usize) -> Option<usiz
 }
 
 fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
-    for comp in &t.components {
+    for (ci, comp) in t.components.iter().enumerate() {
         if comp.parallelism <= 1 {
             continue;
         }
         let mut seen = BTreeSet::new();
-        for path in &comp.paths {
+        for (pi, path) in comp.paths.iter().enumerate() {
             let (Annotation::OR(gate) | Annotation::OW(gate)) = &path.annotation else {
                 continue;
             };
@@ -350,7 +368,11 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                 &t.source,
                 format!(
                     "`{}` runs {} instances of {}, but grouping `{}` on `{}` spreads its {gate_text} over them",
-                    comp.name, comp.parallelism, path.annotation, input.grouping, input.name
+                    comp.name,
+                    comp.parallelism,
+                    t.annotation_text(ci, pi),
+                    input.grouping,
+                    input.name
                 ),
             )
             .component(&comp.name)
@@ -383,6 +405,8 @@ fn gate_determines(a: &Analysis, gate: &[&str], fields: &[String]) -> bool {
 fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
     // Inputs (component, input) on which some path consumes or waits for a seal.
     let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
+    // Outputs where a seal is dropped: a seal that dies there is reported once, as lost.
+    let mut losing: BTreeSet<Port> = BTreeSet::new();
     for e in &a.events {
         match e {
             Event::SealConsumed {
@@ -404,6 +428,10 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
             } => {
                 let comp = &t.components[*component];
                 let o = &comp.outputs[*output];
+                losing.insert(Port {
+                    component: *component,
+                    output: *output,
+                });
                 let key = a.interner.names(*key).join(", ");
                 out.push(
                     Diagnostic::new(
@@ -422,6 +450,14 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
             Event::Anomaly { .. } => {}
         }
     }
+    if !t
+        .components
+        .iter()
+        .any(|c| c.outputs.iter().any(|o| o.seal.is_some()))
+    {
+        return;
+    }
+    let (base, used) = seals_used(t, a, &consuming, &losing);
     for (ci, comp) in t.components.iter().enumerate() {
         for (oi, o) in comp.outputs.iter().enumerate() {
             let Some((key, span)) = &o.seal else {
@@ -431,7 +467,7 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                 component: ci,
                 output: oi,
             };
-            if seal_used(t, a, start, &consuming) {
+            if used[base[ci] + oi] {
                 continue;
             }
             out.push(
@@ -451,31 +487,62 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Follows a seal downstream through paths that pass it on, looking for a consumer.
-fn seal_used(
+/// For every port, whether a seal on it is used: following it downstream through paths that pass
+/// it on (to outputs with the same label), some consumer consumes it, or some output loses it
+/// (which is reported on its own). One backward search from the ports where that happens over
+/// the same-label edges, so the cost is linear in the topology rather than one search per seal.
+/// Indexed by `base[component] + output`.
+fn seals_used(
     t: &Topology,
     a: &Analysis,
-    start: Port,
     consuming: &BTreeSet<(usize, usize)>,
-) -> bool {
-    let key = a.lbl(start);
-    let mut seen = BTreeSet::from([start]);
-    let mut queue = VecDeque::from([start]);
-    while let Some(port) = queue.pop_front() {
-        for &(c, i) in &t.components[port.component].outputs[port.output].consumers {
+    losing: &BTreeSet<Port>,
+) -> (Vec<usize>, Vec<bool>) {
+    let mut base = Vec::with_capacity(t.components.len());
+    let mut ports = 0;
+    for c in &t.components {
+        base.push(ports);
+        ports += c.outputs.len();
+    }
+    let index = |p: Port| base[p.component] + p.output;
+    let mut used = vec![false; ports];
+    let mut queue = VecDeque::new();
+    // Reverse edges `next -> producer` for paths that pass the producer's label on unchanged.
+    let mut rev: Vec<Vec<usize>> = vec![Vec::new(); ports];
+    for (c, comp) in t.components.iter().enumerate() {
+        for (i, input) in comp.inputs.iter().enumerate() {
             if consuming.contains(&(c, i)) {
-                return true;
-            }
-            for p in t.components[c].paths.iter().filter(|p| p.input == i) {
-                let next = Port {
-                    component: c,
-                    output: p.output,
-                };
-                if a.lbl(next) == key && seen.insert(next) {
-                    queue.push_back(next);
+                let from = index(input.from);
+                if !used[from] {
+                    used[from] = true;
+                    queue.push_back(from);
                 }
             }
         }
+        for p in &comp.paths {
+            let from = comp.inputs[p.input].from;
+            let next = Port {
+                component: c,
+                output: p.output,
+            };
+            if losing.contains(&next) {
+                let from = index(from);
+                if !used[from] {
+                    used[from] = true;
+                    queue.push_back(from);
+                }
+            } else if a.lbl(next) == a.lbl(from) {
+                rev[index(next)].push(index(from));
+            }
+        }
     }
-    false
+    while let Some(port) = queue.pop_front() {
+        for &from in &rev[port] {
+            if !used[from] {
+                used[from] = true;
+                queue.push_back(from);
+            }
+        }
+    }
+    (base, used)
 }

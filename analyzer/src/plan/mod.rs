@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use blazes_annotations::Label;
 
-use crate::analysis::{self, Analysis, Event, Ordering, Step, lattice::Lbl, originates};
+use crate::analysis::{self, Analysis, Event, Ordering, Step, originates};
 use crate::model::{Port, Topology};
 
 /// Planning choices.
@@ -22,7 +22,8 @@ pub struct Options {
 pub struct SealSuggestion {
     /// The output that should declare the seal.
     pub port: Port,
-    /// Gate fields it carries; sealing on any one of them is compatible.
+    /// Gate fields it carries; sealing on any one of them is compatible. Empty when no gate
+    /// field reaches the site: `port` is then the output that drops the last one.
     pub fields: Vec<String>,
 }
 
@@ -149,8 +150,14 @@ fn collect_origins(a: &Analysis, origins: &mut BTreeMap<usize, BTreeSet<usize>>)
 /// Seal barriers the topology relies on, grouped per component (order sites excluded: their
 /// inputs are ordered anyway).
 fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<Site> {
-    let mut per: BTreeMap<usize, (BTreeSet<usize>, BTreeSet<usize>, BTreeSet<String>)> =
-        BTreeMap::new();
+    /// Per component: reads/writes relying on the barrier, sealed inputs, keys.
+    #[derive(Default)]
+    struct Barrier {
+        paths: BTreeSet<usize>,
+        inputs: BTreeSet<usize>,
+        keys: BTreeSet<String>,
+    }
+    let mut per: BTreeMap<usize, Barrier> = BTreeMap::new();
     for e in &a.events {
         let (c, path, guard_paths) = match e {
             Event::SealConsumed {
@@ -168,27 +175,31 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
         }
         let comp = &t.components[c];
         let entry = per.entry(c).or_default();
-        entry.0.insert(path);
+        entry.paths.insert(path);
         for g in guard_paths {
             let input = comp.paths[g].input;
-            entry.1.insert(input);
-            entry.2.insert(a.label(comp.inputs[input].from).to_string());
+            entry.inputs.insert(input);
+            entry
+                .keys
+                .insert(a.label(comp.inputs[input].from).to_string());
         }
     }
     per.into_iter()
-        .map(|(c, (paths, inputs, keys))| Site {
+        .map(|(c, b)| Site {
             component: c,
             kind: SiteKind::Seal {
-                paths: paths.into_iter().collect(),
-                inputs: inputs.into_iter().collect(),
-                keys: keys.into_iter().collect(),
+                paths: b.paths.into_iter().collect(),
+                inputs: b.inputs.into_iter().collect(),
+                keys: b.keys.into_iter().collect(),
             },
         })
         .collect()
 }
 
-/// Inputs whose sealing would protect the origin paths, traced upstream to where a seal could be
-/// declared, with the gate fields that survive to the site.
+/// Inputs whose sealing would protect the origin paths, traced upstream (through components that
+/// pass the stream on unchanged, never into the site itself) to where a seal could be declared,
+/// with the gate fields that survive to the site. A suggestion with no fields names the output
+/// where the last gate field is dropped.
 fn seal_suggestions(
     t: &Topology,
     a: &Analysis,
@@ -205,26 +216,46 @@ fn seal_suggestions(
         if gate.is_empty() {
             continue;
         }
-        // The streams that must be sealed: the path's own input for a write; the unsealed
-        // write paths' inputs for a read.
-        let inputs: Vec<usize> = if path.annotation.is_write() {
-            vec![path.input]
+        // The streams that must be sealed: the path's own input for a write; the write paths
+        // not fed a compatible seal, for a read.
+        // An `OW` write must be sealed compatibly with its own gate too: only fields in both
+        // gates help, and a `*` or global write gate takes no keyed seal at all.
+        let inputs: Vec<(usize, Option<&BTreeSet<String>>)> = if path.annotation.is_write() {
+            vec![(path.input, None)]
         } else {
-            comp.paths
-                .iter()
-                .filter(|p| p.annotation.is_write())
-                .filter(|p| !matches!(a.lbl(comp.inputs[p.input].from), Lbl::Seal(_)))
-                .map(|p| p.input)
+            a.unprotecting_writes(t, c, pi)
+                .into_iter()
+                .filter_map(|w| {
+                    let wp = &comp.paths[w];
+                    match wp.annotation.gate() {
+                        None => Some((wp.input, None)),
+                        Some(blazes_annotations::Gate::Fields(f)) if !f.is_empty() => {
+                            Some((wp.input, Some(f)))
+                        }
+                        Some(_) => None,
+                    }
+                })
                 .collect()
         };
-        for input in inputs {
-            let mut fields: BTreeSet<String> = gate.iter().cloned().collect();
+        for (input, own) in inputs {
+            let mut fields: BTreeSet<String> = gate
+                .iter()
+                .filter(|f| own.is_none_or(|o| o.contains(*f)))
+                .cloned()
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
             let mut port = comp.inputs[input].from;
+            let mut dropped_at = None;
             let mut seen = BTreeSet::new();
             loop {
                 let pc = &t.components[port.component];
                 if let Some(declared) = &pc.outputs[port.output].fields {
                     fields.retain(|f| declared.contains(f) || t.implicit.contains(f));
+                    if fields.is_empty() && dropped_at.is_none() {
+                        dropped_at = Some(port);
+                    }
                 }
                 let why = a.why(port);
                 let next = match (why.step, why.path) {
@@ -234,11 +265,12 @@ fn seal_suggestions(
                     _ => None,
                 };
                 match next {
-                    Some(n) => port = n,
-                    None => break,
+                    Some(n) if n.component != c && !fields.is_empty() => port = n,
+                    _ => break,
                 }
             }
-            if !fields.is_empty() && !out.iter().any(|s| s.port == port) {
+            let port = dropped_at.unwrap_or(port);
+            if !out.iter().any(|s| s.port == port) {
                 out.push(SealSuggestion {
                     port,
                     fields: fields.into_iter().collect(),

@@ -87,6 +87,19 @@ LOST_SEAL = "BLZ006" "lost-seal" Warning
 `k`. The seal cannot survive the component, so downstream consumers see an unsealed stream. Add
 the key fields to the output, or re-seal downstream.";
 
+FLUX_MISSING_ANNOTATION = "BLZ007" "flux-missing-annotation" Warning
+    "a Storm Flux bolt has no blazes annotation"
+"A bolt of a Storm Flux topology receives streams, but the topology's `config` map has no
+`blazes.<id>.label` (or `paths`) for it. Stock Flux files carry no annotations, so this is a
+warning, not an error: the bolt is analyzed as confluent (`CR`) so that the rest of the topology
+is still checked, but its own verdict is unknown.
+
+Example: `bolts: [{ id: count, className: ...WordCounter }]` with no `blazes.count.label`.
+
+Fix: add `blazes.count.label: OW(word)` (or CR, CW, OR(gate), OW(gate)) under the topology's
+`config:`; Storm ignores keys it does not know. `--deny flux-missing-annotation` makes it an
+error.";
+
 YAML_SYNTAX = "BLZ100" "yaml-syntax" Error
     "the file is not valid YAML"
 "The YAML parser rejected the file. The diagnostic points at the spot where parsing stopped.";
@@ -148,6 +161,24 @@ UNKNOWN_CODE = "BLZ111" "unknown-code" Error
 READ_ERROR = "BLZ112" "read-error" Error
     "the file could not be read"
 "The path does not exist, is not readable, or is not UTF-8 text.";
+
+ANNOTATION_CONFLICT = "BLZ113" "annotation-conflict" Error
+    "the topology and a `#[blazes]` attribute disagree about an operator"
+"A component names a Rust item (`rust: crate::ops::Count`) whose `#[blazes(...)]` attribute
+annotates a path, a seal or `replicated` differently from the topology file (for example the
+topology says `label: CR` and the attribute `OW(word)`); or two components name the same Rust
+item with different labels. One operator has one behaviour, so one of them is wrong, and blazes
+will not guess which. The finding points at both.
+
+Fix: keep the annotation in one place, preferably the attribute (the compiler checks it, and it
+moves with the code): drop `label:`/`paths:` from the component, or correct the one that is wrong.";
+
+RUST_SYNTAX = "BLZ114" "rust-syntax" Error
+    "a Rust source file or a `rust:` item path does not parse"
+"`blazes lint CRATE` parses the crate's `src/**/*.rs` files (without compiling them) to read their
+`#[blazes]` attributes; a file that is not valid Rust cannot be read. The same holds for a
+`rust:` reference in a topology that is not a Rust path (`crate::ops::Count`). The diagnostic
+points at the first token that does not parse; `cargo check` reports the same error.";
 }
 
 /// Looks a code up by id (`BLZ004`, case-insensitive) or name (`partition-split`).

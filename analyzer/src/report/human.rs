@@ -32,6 +32,16 @@ impl Default for Style {
 
 /// Renders diagnostics, each followed by its derivation.
 pub fn render(diags: &[Diagnostic], style: Style) -> String {
+    render_with(diags, style, &|_| Vec::new())
+}
+
+/// Renders diagnostics, each followed by its derivation and the lines `extra` gives for it
+/// (e.g. a simulated witness), indented under the derivation.
+pub fn render_with(
+    diags: &[Diagnostic],
+    style: Style,
+    extra: &dyn Fn(&Diagnostic) -> Vec<String>,
+) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -40,7 +50,8 @@ pub fn render(diags: &[Diagnostic], style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
-        .with_urls(false);
+        .with_urls(false)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for d in diags {
         let wrapped = Wrapped {
@@ -55,6 +66,13 @@ pub fn render(diags: &[Diagnostic], style: Style) -> String {
             out.push_str("  derivation:\n");
             for (i, line) in d.derivation.iter().enumerate() {
                 let _ = writeln!(out, "    {}. {line}", i + 1);
+            }
+        }
+        let more = extra(d);
+        if let Some((head, rest)) = more.split_first() {
+            let _ = writeln!(out, "  {head}");
+            for line in rest {
+                let _ = writeln!(out, "    {line}");
             }
         }
         out.push('\n');
@@ -117,17 +135,33 @@ impl SourceCode for Src {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner =
-            self.0
-                .text
-                .as_str()
-                .read_span(span, context_lines_before, context_lines_after)?;
+        // Read within the file the span falls in (a source can bundle a YAML file and `.rs`
+        // files): line numbers count from that file's start, and a span reaching into another
+        // file is refused, so miette never merges snippets of two files into one.
+        let range = self.0.file_range(span.offset());
+        let file = self
+            .0
+            .text
+            .get(range.clone())
+            .filter(|_| span.offset() + span.len() <= range.end)
+            .ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new((span.offset() - range.start).into(), span.len());
+        let inner = file.read_span(&local, context_lines_before, context_lines_after)?;
+        // miette counts the column in bytes; report it in characters, as the JSON output does.
+        let column = if context_lines_before == 0 && context_lines_after == 0 {
+            self.0.line_col(span.offset()).1 - 1
+        } else {
+            inner.column()
+        };
         Ok(Box::new(MietteSpanContents::new_named(
-            self.0.name.clone(),
+            self.0.file_name(span.offset()).to_string(),
             inner.data(),
-            *inner.span(),
+            SourceSpan::new(
+                (inner.span().offset() + range.start).into(),
+                inner.span().len(),
+            ),
             inner.line(),
-            inner.column(),
+            column,
             inner.line_count(),
         )))
     }
@@ -192,15 +226,16 @@ impl miette::Diagnostic for Wrapped<'_> {
             let end = floor(s.offset.saturating_add(s.len)).max(start);
             (start, end - start)
         };
+        let label_text = |t: &str| (!t.is_empty()).then(|| t.to_string());
         let primary =
             self.d.primary.iter().map(move |p| {
-                LabeledSpan::new_primary_with_span(Some(p.text.clone()), clamp(p.span))
+                LabeledSpan::new_primary_with_span(label_text(&p.text), clamp(p.span))
             });
         let secondary = self
             .d
             .secondary
             .iter()
-            .map(move |m| LabeledSpan::new_with_span(Some(m.text.clone()), clamp(m.span)));
+            .map(move |m| LabeledSpan::new_with_span(label_text(&m.text), clamp(m.span)));
         Some(Box::new(primary.chain(secondary)))
     }
 }

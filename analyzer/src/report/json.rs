@@ -88,6 +88,10 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// The derivation, source first.
     pub derivation: Vec<String>,
+    /// For an order site under `lint --witness`: two delivery orders and the different outputs
+    /// they give, found by the simulator. Omitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<crate::simulate::Witness>,
 }
 
 /// A coordination site.
@@ -133,10 +137,12 @@ impl Summary {
 fn location(d: &Diagnostic, span: crate::model::Span) -> Location {
     let (line, column) = d.source.line_col(span.offset);
     Location {
-        file: d.source.name.clone(),
+        // A source can bundle several files: name the one the span falls in, and count the
+        // offset from its start.
+        file: d.source.file_name(span.offset).to_string(),
         line,
         column,
-        offset: span.offset,
+        offset: span.offset - d.source.file_range(span.offset).start,
         length: span.len,
     }
 }
@@ -163,6 +169,7 @@ impl From<&Diagnostic> for Finding {
                 })
                 .collect(),
             derivation: d.derivation.clone(),
+            witness: None,
         }
     }
 }

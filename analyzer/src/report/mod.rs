@@ -1,9 +1,12 @@
 //! One diagnostic model, many emitters: every finding and input error is a [`Diagnostic`];
 //! `human`, `json` and `labels` render them.
 
+pub mod baseline;
 pub mod codes;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::sync::Arc;
 
