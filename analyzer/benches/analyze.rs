@@ -1,1 +1,65 @@
-fn main() {}
+//! Benchmark of the whole check (`blazes::check_str`: load + analyze + plan + findings) on
+//! generated layered topologies of 1k, 10k, 100k and 1M components (see `topogen`).
+//!
+//! ```text
+//! cargo bench -p blazes --bench analyze
+//! ```
+//!
+//! The YAML text is generated once per size, outside the measurement; the measurement includes
+//! dropping the report. Sizes from 100k up take one iteration per sample, 10 samples.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_main};
+
+mod topogen;
+
+/// The sizes to run: 1k, 10k, 100k and 1M components, or the comma-separated list in
+/// `BLAZES_BENCH_SIZES` (say `BLAZES_BENCH_SIZES=1000,10000` for a quick run).
+fn sizes() -> Vec<usize> {
+    match std::env::var("BLAZES_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|s| s.trim().replace('_', "").parse().ok())
+            .collect(),
+        Err(_) => vec![1_000, 10_000, 100_000, 1_000_000],
+    }
+}
+
+fn check(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check");
+    for n in sizes() {
+        let yaml = topogen::generate(n);
+        group.throughput(Throughput::Elements(n as u64));
+        if n >= 100_000 {
+            // One iteration per sample, the minimum of 10 samples.
+            group.sampling_mode(SamplingMode::Flat);
+            group.sample_size(10);
+            group.warm_up_time(Duration::from_millis(500));
+            group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 20 } else { 5 }));
+        } else {
+            group.sampling_mode(SamplingMode::Auto);
+            group.sample_size(20);
+            group.warm_up_time(Duration::from_secs(1));
+            group.measurement_time(Duration::from_secs(5));
+        }
+        group.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
+            b.iter(|| {
+                match blazes::check_str("bench.yaml", yaml, &blazes::CheckOptions::default()) {
+                    Ok(report) => report,
+                    // The generator must produce a valid topology; say so loudly if not.
+                    Err(d) => panic!("the generated topology does not load: {:?}", d.first()),
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `criterion_group!` defines a public function; kept in a private module, it needs no docs.
+mod group {
+    criterion::criterion_group!(benches, super::check);
+}
+criterion_main!(group::benches);

@@ -3,7 +3,6 @@
 //! each.
 
 use blazes_annotations::Gate;
-use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::lattice::{Interner, Lbl, SetId};
 use super::rules::{self, Contribution, Rule};
@@ -358,41 +357,25 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>, Vec<Event>) {
         };
         solver.ports()
     ];
-    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, n * 2);
-    for _ in 0..n {
-        graph.add_node(());
-    }
-    let mut self_loop = vec![false; n];
-    for (ci, c) in topo.components.iter().enumerate() {
-        for input in &c.inputs {
-            let p = input.from.component;
-            if p == ci {
-                self_loop[ci] = true;
-            }
-            graph.add_edge(NodeIndex::new(p), NodeIndex::new(ci), ());
-        }
-    }
+    let self_loop: Vec<bool> = topo
+        .components
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| c.inputs.iter().any(|i| i.from.component == ci))
+        .collect();
     // Strongly connected components (iterative, so deep chains cannot overflow the stack),
     // then put in topological order so each is solved after everything feeding it.
-    let sccs = petgraph::algo::kosaraju_scc(&graph);
-    let mut scc_of = vec![0usize; n];
-    for (si, scc) in sccs.iter().enumerate() {
-        for v in scc {
-            scc_of[v.index()] = si;
-        }
-    }
-    let order = topological_scc_order(&sccs, &scc_of, topo);
+    let sccs = Sccs::new(topo);
+    let order = sccs.topological_order(topo);
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
     let mut anomalies = std::collections::HashSet::new();
     let mut queued = vec![false; n];
     let mut queue = std::collections::VecDeque::new();
     for si in order {
-        let scc = &sccs[si];
-        let cyclic = scc.len() > 1 || self_loop[scc[0].index()];
-        let mut members: Vec<usize> = scc.iter().map(|v| v.index()).collect();
-        members.sort_unstable();
-        for &c in &members {
+        let members = sccs.members(si);
+        let cyclic = members.len() > 1 || self_loop[members[0]];
+        for &c in members {
             queue.push_back(c);
             queued[c] = true;
         }
@@ -421,7 +404,7 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>, Vec<Event>) {
             if changed && cyclic {
                 for o in &topo.components[c].outputs {
                     for &(consumer, _) in &o.consumers {
-                        if scc_of[consumer] == si && !queued[consumer] {
+                        if sccs.of[consumer] == si && !queued[consumer] {
                             queued[consumer] = true;
                             queue.push_back(consumer);
                         }
@@ -442,40 +425,159 @@ pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>, Vec<Event>) {
     (labels, whys, anomalies)
 }
 
-/// Orders SCC indices so that every producer SCC comes before its consumers (Kahn's algorithm on
-/// the condensation, ties broken by the smallest component index for determinism).
-fn topological_scc_order(sccs: &[Vec<NodeIndex>], scc_of: &[usize], topo: &Topology) -> Vec<usize> {
-    let k = sccs.len();
-    let mut indegree = vec![0usize; k];
-    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); k];
-    for (ci, c) in topo.components.iter().enumerate() {
-        for input in &c.inputs {
-            let (a, b) = (scc_of[input.from.component], scc_of[ci]);
-            if a != b {
-                succ[a].push(b);
-                indegree[b] += 1;
+/// The strongly connected components of the component graph (producer -> consumer edges), in
+/// flat arrays: a large topology has about as many components as SCCs, so one allocation per
+/// SCC would dominate.
+struct Sccs {
+    /// SCC index of each component.
+    of: Vec<usize>,
+    /// Components grouped by SCC, ascending within each: SCC `s` is
+    /// `members[start[s]..start[s + 1]]`.
+    members: Vec<usize>,
+    start: Vec<usize>,
+}
+
+/// Edges `from -> to` in compressed form: the targets of `v` are `adj[off[v]..off[v + 1]]`, in
+/// the order given.
+fn csr(
+    nodes: usize,
+    edges: impl Iterator<Item = (usize, usize)> + Clone,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut off = vec![0usize; nodes + 1];
+    for (from, _) in edges.clone() {
+        off[from + 1] += 1;
+    }
+    for v in 0..nodes {
+        off[v + 1] += off[v];
+    }
+    let mut fill = off.clone();
+    let mut adj = vec![0usize; off[nodes]];
+    for (from, to) in edges {
+        adj[fill[from]] = to;
+        fill[from] += 1;
+    }
+    (off, adj)
+}
+
+impl Sccs {
+    /// Tarjan's algorithm with an explicit stack (deep chains cannot overflow the call stack).
+    fn new(topo: &Topology) -> Self {
+        const UNSEEN: usize = usize::MAX;
+        let n = topo.components.len();
+        let (off, adj) = csr(
+            n,
+            topo.components
+                .iter()
+                .enumerate()
+                .flat_map(|(ci, c)| c.inputs.iter().map(move |i| (i.from.component, ci))),
+        );
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut of = vec![0usize; n];
+        let mut count = 0;
+        let mut next = 0;
+        // (vertex, position of its next edge in `adj`)
+        let mut calls: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if index[root] != UNSEEN {
+                continue;
+            }
+            index[root] = next;
+            low[root] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root] = true;
+            calls.push((root, off[root]));
+            while let Some(top) = calls.len().checked_sub(1) {
+                let (v, e) = calls[top];
+                if e < off[v + 1] {
+                    calls[top].1 += 1;
+                    let w = adj[e];
+                    if index[w] == UNSEEN {
+                        index[w] = next;
+                        low[w] = next;
+                        next += 1;
+                        stack.push(w);
+                        on_stack[w] = true;
+                        calls.push((w, off[w]));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
+                    }
+                    continue;
+                }
+                calls.pop();
+                if let Some(&(u, _)) = calls.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        of[w] = count;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    count += 1;
+                }
             }
         }
+        // Group the members by SCC (a counting sort keeps them ascending within each).
+        let mut start = vec![0usize; count + 1];
+        for &s in &of {
+            start[s + 1] += 1;
+        }
+        for s in 0..count {
+            start[s + 1] += start[s];
+        }
+        let mut fill = start.clone();
+        let mut members = vec![0usize; n];
+        for (v, &s) in of.iter().enumerate() {
+            members[fill[s]] = v;
+            fill[s] += 1;
+        }
+        Sccs { of, members, start }
     }
-    let min_member: Vec<usize> = sccs
-        .iter()
-        .map(|s| s.iter().map(|v| v.index()).min().unwrap_or(0))
-        .collect();
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize)>> = (0..k)
-        .filter(|&s| indegree[s] == 0)
-        .map(|s| std::cmp::Reverse((min_member[s], s)))
-        .collect();
-    let mut order = Vec::with_capacity(k);
-    while let Some(std::cmp::Reverse((_, s))) = ready.pop() {
-        order.push(s);
-        for &t in &succ[s] {
-            indegree[t] -= 1;
-            if indegree[t] == 0 {
-                ready.push(std::cmp::Reverse((min_member[t], t)));
+
+    /// The components of SCC `s`, ascending (never empty).
+    fn members(&self, s: usize) -> &[usize] {
+        &self.members[self.start[s]..self.start[s + 1]]
+    }
+
+    /// SCC indices ordered so that every producer SCC comes before its consumers (Kahn's
+    /// algorithm on the condensation, ties broken by the smallest component index for
+    /// determinism).
+    fn topological_order(&self, topo: &Topology) -> Vec<usize> {
+        let k = self.start.len() - 1;
+        let mut indegree = vec![0usize; k];
+        let edges = topo.components.iter().enumerate().flat_map(|(ci, c)| {
+            c.inputs
+                .iter()
+                .map(move |input| (self.of[input.from.component], self.of[ci]))
+                .filter(|(a, b)| a != b)
+        });
+        for (_, b) in edges.clone() {
+            indegree[b] += 1;
+        }
+        let (off, succ) = csr(k, edges);
+        let min_member = |s: usize| self.members[self.start[s]];
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize)>> = (0..k)
+            .filter(|&s| indegree[s] == 0)
+            .map(|s| std::cmp::Reverse((min_member(s), s)))
+            .collect();
+        let mut order = Vec::with_capacity(k);
+        while let Some(std::cmp::Reverse((_, s))) = ready.pop() {
+            order.push(s);
+            for &t in &succ[off[s]..off[s + 1]] {
+                indegree[t] -= 1;
+                if indegree[t] == 0 {
+                    ready.push(std::cmp::Reverse((min_member(t), t)));
+                }
             }
         }
+        order
     }
-    order
 }
 
 /// The reference semantics: evaluate every component in index order until nothing changes.

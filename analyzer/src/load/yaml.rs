@@ -361,7 +361,14 @@ impl Ctx {
             if let Some(n) = c.entries.get("rust") {
                 self.rust_item(n, c, &mut components[ci], &implicit);
             }
+            // Vectors filled one push at a time keep room for four: trim them, since a large
+            // topology holds millions.
+            components[ci].inputs.shrink_to_fit();
+            components[ci].paths.shrink_to_fit();
         }
+        // The raw entries are no longer needed: free them before building the consumer lists.
+        drop(index);
+        drop(raw);
 
         self.current = None;
         if self.rust.is_none() {
@@ -380,7 +387,8 @@ impl Ctx {
             }
         }
         for (c, outs) in components.iter_mut().zip(consumers) {
-            for (o, cons) in c.outputs.iter_mut().zip(outs) {
+            for (o, mut cons) in c.outputs.iter_mut().zip(outs) {
+                cons.shrink_to_fit();
                 o.consumers = cons;
             }
         }
@@ -538,6 +546,7 @@ impl Ctx {
             outs.push(default());
         }
         outs.sort_by(|a, b| a.name.cmp(&b.name));
+        outs.shrink_to_fit();
         outs
     }
 

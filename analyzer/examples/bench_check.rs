@@ -1,0 +1,142 @@
+//! Runs `blazes::check_str` once on a generated layered topology (the one the `analyze`
+//! benchmark uses) and prints the time of each stage and the peak resident memory after each, for
+//! measuring the performance targets:
+//!
+//! ```text
+//! cargo run --release -p blazes --example bench_check -- 1000000
+//! /usr/bin/time -v target/release/examples/bench_check 1000000
+//! ```
+//!
+//! Options after the size: `--stages` times load, analyze, plan and findings separately instead
+//! of one `check_str` (`--until load|analyze|plan` stops early); `--parse-only` only parses the YAML into
+//! the node tree; `--write FILE` writes the YAML and exits.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+#[path = "../benches/topogen/mod.rs"]
+mod topogen;
+
+/// Peak (`VmHWM`) and current (`VmRSS`) resident set size in MiB, from `/proc/self/status`.
+fn rss() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Resets the peak RSS counter (Linux: writing 5 to `clear_refs`), so the next reading is the
+/// peak of what follows.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// CPU time of this (single-threaded) process in seconds, from `/proc/thread-self/schedstat`:
+/// on a loaded machine it is a better measure than wall time.
+fn cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
+/// A point in time, wall and CPU.
+struct Start(Instant, f64);
+
+fn start() -> Start {
+    Start(Instant::now(), cpu())
+}
+
+fn report(what: &str, start: Start) {
+    let wall = start.0.elapsed().as_secs_f64();
+    let cpu = cpu() - start.1;
+    let (peak, cur) = rss();
+    println!(
+        "{what:<30} {wall:>8.3} s wall {cpu:>8.3} s cpu   peak RSS {peak:>7.1} MiB   RSS now {cur:>7.1} MiB"
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .first()
+        .map_or(Ok(1_000_000), |a| a.replace('_', "").parse())
+        .expect("the first argument is the number of components");
+    let stages = args.iter().any(|a| a == "--stages");
+
+    let t = start();
+    let yaml = topogen::generate(n);
+    report(&format!("generate ({} MB)", yaml.len() / 1_000_000), t);
+    if let Some(i) = args.iter().position(|a| a == "--write") {
+        let path = args.get(i + 1).expect("--write FILE");
+        std::fs::write(path, &yaml).expect("write");
+        return;
+    }
+    if args.iter().any(|a| a == "--parse-only") {
+        let t = start();
+        let root = blazes::load::tree::parse(&yaml).expect("parse");
+        report("yaml parse (serde-saphyr)", t);
+        drop(root);
+        return;
+    }
+
+    if !stages {
+        let resettable = reset_peak();
+        let t = start();
+        let report_value = blazes::check_str("bench.yaml", &yaml, &blazes::CheckOptions::default())
+            .unwrap_or_else(|d| panic!("generated topology does not load: {:?}", d.first()));
+        report("check_str (load+analyze+plan)", t);
+        println!(
+            "  {} components, {} findings, {} sites{}",
+            report_value.topology.components.len(),
+            report_value.findings.len(),
+            report_value.plan.sites.len(),
+            if resettable {
+                " (peak RSS above: since the text was generated, the text included)"
+            } else {
+                ""
+            }
+        );
+        let t = start();
+        drop(report_value);
+        report("drop report", t);
+        return;
+    }
+
+    // Staged: each stage timed on its own, stopping early with `--until load|analyze|plan`.
+    let until = args
+        .iter()
+        .position(|a| a == "--until")
+        .and_then(|i| args.get(i + 1))
+        .map_or("findings", String::as_str);
+    reset_peak();
+    let options = blazes::CheckOptions::default();
+    let t = start();
+    let topology = blazes::load::load_str("bench.yaml", &yaml).expect("load");
+    report("  load (parse+validate)", t);
+    if until == "load" {
+        return;
+    }
+    let t = start();
+    let analysis = blazes::analyze(&topology);
+    report("  analyze", t);
+    if until == "analyze" {
+        return;
+    }
+    let t = start();
+    let plan = blazes::plan(&topology, &analysis, options.plan);
+    report("  plan", t);
+    if until == "plan" {
+        return;
+    }
+    let t = start();
+    let findings = blazes::plan::findings::findings(&topology, &analysis, &plan, &options.findings);
+    report("  findings", t);
+    println!("  {} findings", findings.len());
+}
