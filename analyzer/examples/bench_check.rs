@@ -8,8 +8,10 @@
 //! ```
 //!
 //! Options after the size: `--stages` times load, analyze, plan and findings separately instead
-//! of one `check_str` (`--until load|analyze|plan` stops early); `--parse-only` only parses the YAML into
-//! the node tree; `--write FILE` writes the YAML and exits.
+//! of one `check_str` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
+//! YAML into the node tree; `--write FILE` writes the YAML and exits. Times are wall and CPU time
+//! (the latter is steadier on a busy machine); "peak RSS" is reset after the text is generated,
+//! so it is the peak of what follows, the generated text included.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
