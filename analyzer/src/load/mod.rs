@@ -18,40 +18,8 @@ pub fn load_path(path: &str) -> Result<Topology, Vec<Diagnostic>> {
     if path != "-" && (fs_path.is_dir() || fs_path.file_name().is_some_and(|n| n == "Cargo.toml")) {
         return rust::load_crate(path);
     }
-    let (name, bytes) = if path == "-" {
-        let mut buf = Vec::new();
-        let r = std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::io::stdin(), tree::MAX_BYTES as u64 + 1),
-            &mut buf,
-        );
-        ("<stdin>".to_string(), r.map(|_| buf))
-    } else {
-        (path.to_string(), read_limited(path))
-    };
-    let bytes = bytes.map_err(|e| {
-        let source = SourceFile::new(name.clone(), "");
-        vec![Diagnostic::new(
-            codes::READ_ERROR,
-            &source,
-            format!("cannot read `{name}`: {e}"),
-        )]
-    })?;
-    match String::from_utf8(bytes) {
-        Ok(text) => load_str(&name, &text),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let source = SourceFile::new(name.clone(), text);
-            Err(vec![
-                Diagnostic::new(
-                    codes::READ_ERROR,
-                    &source,
-                    format!("`{name}` is not UTF-8 text"),
-                )
-                .at(Span::new(at, 1), "invalid UTF-8 here"),
-            ])
-        }
-    }
+    let (name, text) = read_text(path)?;
+    load_str(&name, &text)
 }
 
 /// A loaded topology and the findings of its loader (a Flux bolt without annotation).
@@ -94,6 +62,20 @@ pub fn load_path_with(path: &str, flux_options: &flux::Options) -> Result<Loaded
         });
     }
     let mut options = flux_options.clone();
+    if path != "-" {
+        options.base_dir = Some(
+            fs_path
+                .parent()
+                .map_or_else(std::path::PathBuf::new, std::path::Path::to_path_buf),
+        );
+    }
+    let (name, text) = read_text(path)?;
+    load_any_str(&name, &text, &options)
+}
+
+/// Reads a file (or standard input for `-`) as UTF-8 text under the size limit, returning the
+/// name to show in diagnostics and the text; unreadable or non-UTF-8 input is a read error.
+fn read_text(path: &str) -> Result<(String, String), Vec<Diagnostic>> {
     let (name, bytes) = if path == "-" {
         let mut buf = Vec::new();
         let r = std::io::Read::read_to_end(
@@ -102,11 +84,6 @@ pub fn load_path_with(path: &str, flux_options: &flux::Options) -> Result<Loaded
         );
         ("<stdin>".to_string(), r.map(|_| buf))
     } else {
-        options.base_dir = Some(
-            fs_path
-                .parent()
-                .map_or_else(std::path::PathBuf::new, std::path::Path::to_path_buf),
-        );
         (path.to_string(), read_limited(path))
     };
     let bytes = bytes.map_err(|e| {
@@ -118,7 +95,7 @@ pub fn load_path_with(path: &str, flux_options: &flux::Options) -> Result<Loaded
         )]
     })?;
     match String::from_utf8(bytes) {
-        Ok(text) => load_any_str(&name, &text, &options),
+        Ok(text) => Ok((name, text)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
