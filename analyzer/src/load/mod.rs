@@ -38,11 +38,23 @@ pub fn load_any_str(
     text: &str,
     flux_options: &flux::Options,
 ) -> Result<Loaded, Vec<Diagnostic>> {
-    if flux::may_be_flux(text) && tree::parse(text).is_ok_and(|root| flux::is_flux(&root)) {
-        return flux::load_str(name, text, flux_options).map(|l| Loaded {
-            topology: l.topology,
-            warnings: l.warnings,
-        });
+    if flux::may_be_flux(text) {
+        // Parse once: a Flux file goes to the Flux loader (which substitutes `${…}` and reads
+        // its own text), anything else is validated from this tree without a second parse.
+        if let Ok(root) = tree::parse(text) {
+            if flux::is_flux(&root) {
+                return flux::load_str(name, text, flux_options).map(|l| Loaded {
+                    topology: l.topology,
+                    warnings: l.warnings,
+                });
+            }
+            return yaml::load_tree(SourceFile::new(name, text), &root, None).map(|topology| {
+                Loaded {
+                    topology,
+                    warnings: Vec::new(),
+                }
+            });
+        }
     }
     load_str(name, text).map(|topology| Loaded {
         topology,

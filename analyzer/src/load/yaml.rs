@@ -69,6 +69,15 @@ pub(crate) fn load_source(
             ]);
         }
     };
+    load_tree(source, &root, rust)
+}
+
+/// Validates an already parsed topology file (the tree of the first file of `source`).
+pub(crate) fn load_tree(
+    source: Arc<SourceFile>,
+    root: &Node,
+    rust: Option<Arc<super::rust::RustItems>>,
+) -> Result<Topology, Vec<Diagnostic>> {
     let mut ctx = Ctx {
         source: Arc::clone(&source),
         diags: Vec::new(),
@@ -76,7 +85,7 @@ pub(crate) fn load_source(
         rust,
         rust_refs: Vec::new(),
     };
-    let topology = ctx.topology(&root);
+    let topology = ctx.topology(root);
     match topology {
         Some(t) if ctx.diags.is_empty() => Ok(t),
         _ => {
