@@ -99,10 +99,10 @@ pub enum Event {
     },
 }
 
-/// Everything the evaluator needs about the topology, precomputed once.
-pub struct Solver<'t> {
-    /// The topology.
-    pub topology: &'t Topology,
+/// Everything the evaluator needs about the topology, precomputed once; an analysis keeps it
+/// so that applying remedies re-solves only what they change.
+#[derive(Clone, Debug)]
+pub struct Tables {
     /// Field-set interner and compatibility cache.
     pub interner: Interner,
     /// First port index of each component.
@@ -113,6 +113,29 @@ pub struct Solver<'t> {
     declared: Vec<Option<SetId>>,
     /// Remedies applied by the plan, per component.
     overrides: Vec<Option<Ordering>>,
+    /// Strongly connected components of the component graph.
+    sccs: Sccs,
+    /// SCC indices in topological order (producers first).
+    order: Vec<usize>,
+    /// Position of each SCC in `order`.
+    position: Vec<usize>,
+    /// Whether each SCC is a loop (several members, or one that feeds itself).
+    cyclic: Vec<bool>,
+}
+
+impl Tables {
+    /// The remedy applied to a component, if any.
+    pub fn ordering(&self, c: usize) -> Option<Ordering> {
+        self.overrides[c]
+    }
+}
+
+/// The evaluator: a topology and its tables.
+pub struct Solver<'t> {
+    /// The topology.
+    pub topology: &'t Topology,
+    /// What is precomputed about it.
+    pub tables: Tables,
 }
 
 impl<'t> Solver<'t> {
@@ -142,29 +165,53 @@ impl<'t> Solver<'t> {
             );
         }
         let overrides = overrides.unwrap_or_else(|| vec![None; topology.components.len()]);
+        // Strongly connected components (iterative, so deep chains cannot overflow the stack),
+        // put in topological order so each is solved after everything feeding it.
+        let sccs = Sccs::new(topology);
+        let order = sccs.topological_order(topology);
+        let mut position = vec![0; order.len()];
+        for (i, &s) in order.iter().enumerate() {
+            position[s] = i;
+        }
+        let cyclic = (0..order.len())
+            .map(|s| {
+                let members = sccs.members(s);
+                members.len() > 1
+                    || topology.components[members[0]]
+                        .inputs
+                        .iter()
+                        .any(|i| i.from.component == members[0])
+            })
+            .collect();
         Solver {
             topology,
-            interner,
-            base,
-            gates,
-            declared,
-            overrides,
+            tables: Tables {
+                interner,
+                base,
+                gates,
+                declared,
+                overrides,
+                sccs,
+                order,
+                position,
+                cyclic,
+            },
         }
+    }
+
+    /// Resumes from the tables of an earlier analysis of the same topology.
+    pub fn resume(topology: &'t Topology, tables: Tables) -> Self {
+        Solver { topology, tables }
     }
 
     /// Number of ports (output interfaces) in the topology.
     pub fn ports(&self) -> usize {
-        self.declared.len()
+        self.tables.declared.len()
     }
 
     /// Port index of an output.
     pub fn port(&self, p: Port) -> usize {
-        self.base[p.component] + p.output
-    }
-
-    /// The remedy applied to a component, if any.
-    pub fn ordering(&self, c: usize) -> Option<Ordering> {
-        self.overrides[c]
+        self.tables.base[p.component] + p.output
     }
 
     /// Evaluates component `c` from the current labels, writing its output labels into `out`
@@ -180,9 +227,9 @@ impl<'t> Solver<'t> {
         let topo = self.topology;
         let comp = &topo.components[c];
         let rep = comp.acts_replicated();
-        let ordering = self.overrides[c];
+        let ordering = self.tables.overrides[c];
         for (oi, output) in comp.outputs.iter().enumerate() {
-            let port = self.base[c] + oi;
+            let port = self.tables.base[c] + oi;
             let mut best = Lbl::Bot;
             let mut why = Why {
                 step: Step::Unknown,
@@ -196,7 +243,7 @@ impl<'t> Solver<'t> {
                 }
                 reached = true;
                 let from = comp.inputs[path.input].from;
-                let l = labels[self.base[from.component] + from.output];
+                let l = labels[self.tables.base[from.component] + from.output];
                 let confluent;
                 let annotation = if ordering.is_some() {
                     confluent = path.annotation.confluent();
@@ -204,8 +251,8 @@ impl<'t> Solver<'t> {
                 } else {
                     &path.annotation
                 };
-                let gate = self.gates[c][pi];
-                let interner = &mut self.interner;
+                let gate = self.tables.gates[c][pi];
+                let interner = &mut self.tables.interner;
                 let Some((rule, contribution)) =
                     rules::apply(l, annotation, gate, |g, k| interner.compatible(g, k))
                 else {
@@ -278,7 +325,7 @@ impl<'t> Solver<'t> {
                 why.step = Step::SealsMeet;
             }
             if !reached {
-                best = self.declared[port].map_or(Lbl::Async, Lbl::Seal);
+                best = self.tables.declared[port].map_or(Lbl::Async, Lbl::Seal);
                 why.step = if comp.is_source() {
                     Step::Source
                 } else {
@@ -290,7 +337,7 @@ impl<'t> Solver<'t> {
                     why.step = Step::DynamicOrder;
                 }
                 if let (Lbl::Seal(k), Some(fields)) = (best, &output.fields)
-                    && !self.interner.carried(k, fields, &topo.implicit)
+                    && !self.tables.interner.carried(k, fields, &topo.implicit)
                 {
                     if let Some(ev) = events.as_deref_mut() {
                         ev.push(Event::Lost {
@@ -302,7 +349,7 @@ impl<'t> Solver<'t> {
                     best = Lbl::Async;
                     why.step = Step::Lost;
                 }
-                if let Some(k) = self.declared[port]
+                if let Some(k) = self.tables.declared[port]
                     && best.rank() <= Lbl::Async.rank()
                 {
                     best = Lbl::Seal(k);
@@ -323,14 +370,14 @@ impl<'t> Solver<'t> {
                 continue;
             }
             let from = comp.inputs[p.input].from;
-            match labels[self.base[from.component] + from.output] {
+            match labels[self.tables.base[from.component] + from.output] {
                 Lbl::Bot => {}
                 // An `OW` write must also be sealed compatibly with its own gate: otherwise its
                 // state depends on input order (rule 4) and a read of it cannot be protected.
                 Lbl::Seal(k)
-                    if self.interner.compatible(g, k)
+                    if self.tables.interner.compatible(g, k)
                         && (!p.annotation.is_order_sensitive()
-                            || self.interner.compatible(self.gates[c][pi], k)) =>
+                            || self.tables.interner.compatible(self.tables.gates[c][pi], k)) =>
                 {
                     guards.push(pi)
                 }
@@ -341,93 +388,213 @@ impl<'t> Solver<'t> {
     }
 }
 
-/// The least fixpoint: labels and reasons for every port, and the anomalies seen on the way.
-///
-/// Anomalies are collected during the iteration, not only at the fixpoint: in a loop, an
-/// anomaly that a component originates (say `Async` into `OW`) can feed back into the same path
-/// as `Diverge`, which rule p merely passes on, so the final state alone would hide its origin.
-pub fn solve(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Why>, Vec<Event>) {
+impl Event {
+    /// The component the event happened at.
+    pub fn component(&self) -> usize {
+        match *self {
+            Event::Anomaly { component, .. }
+            | Event::SealConsumed { component, .. }
+            | Event::ProtectedRead { component, .. }
+            | Event::Lost { component, .. } => component,
+        }
+    }
+}
+
+/// The result of solving: a label and a reason per port, and what the components observed.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// Label of each port.
+    pub labels: Vec<Lbl>,
+    /// Why each port has its label.
+    pub whys: Vec<Why>,
+    /// What each component observed when evaluated at the fixpoint, sorted by component
+    /// (evaluation order within one).
+    pub events: Vec<Event>,
+    /// Anomalies seen while iterating a loop that its fixpoint no longer shows, sorted.
+    ///
+    /// In a loop, an anomaly that a component originates (say `Async` into `OW`) can feed back
+    /// into the same path as `Diverge`, which rule p merely passes on, so the final state alone
+    /// would hide its origin.
+    pub loop_events: Vec<Event>,
+}
+
+/// The least fixpoint of a whole topology.
+pub fn solve(solver: &mut Solver<'_>) -> State {
+    let ports = solver.ports();
+    let mut state = State {
+        labels: vec![Lbl::Bot; ports],
+        whys: vec![
+            Why {
+                step: Step::Unknown,
+                path: None
+            };
+            ports
+        ],
+        events: Vec::new(),
+        loop_events: Vec::new(),
+    };
+    let mut dirty = vec![true; solver.tables.order.len()];
+    run(solver, &mut state, &mut dirty);
+    state
+}
+
+/// Applies orderings to components of a solved state and re-solves what they change: their
+/// own SCCs, then, in topological order, every SCC whose inputs changed. The result equals
+/// solving from scratch with the orderings in place.
+pub fn reorder(solver: &mut Solver<'_>, state: &mut State, added: &[(usize, Ordering)]) {
+    let mut dirty = vec![false; solver.tables.order.len()];
+    for &(c, ordering) in added {
+        solver.tables.overrides[c] = Some(ordering);
+        dirty[solver.tables.position[solver.tables.sccs.of[c]]] = true;
+    }
+    run(solver, state, &mut dirty);
+}
+
+/// Solves the SCCs marked in `dirty` (indexed by topological position) from their current
+/// inputs, marking the consumers of every label that changes, in one sweep in topological
+/// order. Each SCC solved gets fresh events; the others keep theirs.
+fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let topo = solver.topology;
-    let n = topo.components.len();
-    let mut labels = vec![Lbl::Bot; solver.ports()];
-    let mut whys = vec![
-        Why {
-            step: Step::Unknown,
-            path: None
-        };
-        solver.ports()
-    ];
-    let self_loop: Vec<bool> = topo
-        .components
-        .iter()
-        .enumerate()
-        .map(|(ci, c)| c.inputs.iter().any(|i| i.from.component == ci))
-        .collect();
-    // Strongly connected components (iterative, so deep chains cannot overflow the stack),
-    // then put in topological order so each is solved after everything feeding it.
-    let sccs = Sccs::new(topo);
-    let order = sccs.topological_order(topo);
+    let mut touched = vec![false; topo.components.len()];
+    let mut fresh = Vec::new();
+    let mut fresh_loop = Vec::new();
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
     let mut anomalies = std::collections::HashSet::new();
-    let mut queued = vec![false; n];
+    let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
-    for si in order {
-        let members = sccs.members(si);
-        let cyclic = members.len() > 1 || self_loop[members[0]];
-        for &c in members {
-            queue.push_back(c);
-            queued[c] = true;
+    let mut old = Vec::new();
+    for pos in 0..dirty.len() {
+        if !std::mem::take(&mut dirty[pos]) {
+            continue;
         }
-        while let Some(c) = queue.pop_front() {
-            queued[c] = false;
-            let record = if cyclic { Some(&mut seen_events) } else { None };
-            solver.evaluate(c, &labels, &mut buf, record);
-            for e in seen_events.drain(..) {
-                if matches!(e, Event::Anomaly { .. }) {
-                    anomalies.insert(e);
-                }
-            }
-            let mut changed = false;
+        let s = solver.tables.order[pos];
+        let members = solver.tables.sccs.members(s).to_vec();
+        for &c in &members {
+            touched[c] = true;
+        }
+        let mut changed = false;
+        if !solver.tables.cyclic[s] {
+            // Evaluated once, from final inputs: its label and events are final.
+            let c = members[0];
+            solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
+            let base = solver.tables.base[c];
             for (oi, &(l, why)) in buf.iter().enumerate() {
-                let port = solver.base[c] + oi;
-                // Labels only rise: joining with the old value keeps the iteration monotone.
-                let new = labels[port].join(l);
-                if new != labels[port] {
-                    labels[port] = new;
-                    whys[port] = why;
-                    changed = true;
-                } else if whys[port].step == Step::Unknown {
-                    whys[port] = why;
+                changed |= state.labels[base + oi] != l;
+                state.labels[base + oi] = l;
+                state.whys[base + oi] = why;
+            }
+        } else {
+            // A loop: iterate from ⊥ to its least fixpoint, then record final events.
+            old.clear();
+            for &c in &members {
+                let base = solver.tables.base[c];
+                for oi in 0..topo.components[c].outputs.len() {
+                    old.push(state.labels[base + oi]);
+                    state.labels[base + oi] = Lbl::Bot;
+                    state.whys[base + oi] = Why {
+                        step: Step::Unknown,
+                        path: None,
+                    };
+                }
+                queue.push_back(c);
+                queued[c] = true;
+            }
+            while let Some(c) = queue.pop_front() {
+                queued[c] = false;
+                solver.evaluate(c, &state.labels, &mut buf, Some(&mut seen_events));
+                for e in seen_events.drain(..) {
+                    if matches!(e, Event::Anomaly { .. }) {
+                        anomalies.insert(e);
+                    }
+                }
+                let mut rose = false;
+                let base = solver.tables.base[c];
+                for (oi, &(l, why)) in buf.iter().enumerate() {
+                    let port = base + oi;
+                    // Labels only rise: joining with the old value keeps the iteration monotone.
+                    let new = state.labels[port].join(l);
+                    if new != state.labels[port] {
+                        state.labels[port] = new;
+                        state.whys[port] = why;
+                        rose = true;
+                    } else if state.whys[port].step == Step::Unknown {
+                        state.whys[port] = why;
+                    }
+                }
+                if rose {
+                    for o in &topo.components[c].outputs {
+                        for &(consumer, _) in &o.consumers {
+                            if solver.tables.sccs.of[consumer] == s && !queued[consumer] {
+                                queued[consumer] = true;
+                                queue.push_back(consumer);
+                            }
+                        }
+                    }
                 }
             }
-            if changed && cyclic {
+            let first = fresh.len();
+            let mut at = 0;
+            for &c in &members {
+                solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
+                let base = solver.tables.base[c];
+                for oi in 0..buf.len() {
+                    changed |= old[at] != state.labels[base + oi];
+                    at += 1;
+                }
+            }
+            let known = &fresh[first..];
+            fresh_loop.extend(anomalies.drain().filter(|e| !known.contains(e)));
+        }
+        if changed {
+            for &c in &members {
                 for o in &topo.components[c].outputs {
                     for &(consumer, _) in &o.consumers {
-                        if sccs.of[consumer] == si && !queued[consumer] {
-                            queued[consumer] = true;
-                            queue.push_back(consumer);
+                        let t = solver.tables.sccs.of[consumer];
+                        if t != s {
+                            dirty[solver.tables.position[t]] = true;
                         }
                     }
                 }
             }
         }
     }
-    let mut anomalies: Vec<Event> = anomalies.into_iter().collect();
-    anomalies.sort_by_key(|e| match e {
+    // Events of the SCCs solved replace their old ones; the order stays by component.
+    fresh.sort_by_key(Event::component);
+    state.events = merge(std::mem::take(&mut state.events), fresh, &touched);
+    fresh_loop.sort_by_key(|e| match e {
         Event::Anomaly {
             component,
             path,
             rule,
         } => (*component, *path, *rule),
-        _ => (0, 0, Rule::Pass),
+        _ => (e.component(), 0, Rule::Pass),
     });
-    (labels, whys, anomalies)
+    state.loop_events = merge(std::mem::take(&mut state.loop_events), fresh_loop, &touched);
+}
+
+/// Merges two event lists sorted by component, dropping the old events of `touched`
+/// components (`fresh` holds their new ones).
+fn merge(old: Vec<Event>, fresh: Vec<Event>, touched: &[bool]) -> Vec<Event> {
+    if old.is_empty() {
+        return fresh;
+    }
+    let mut out = Vec::with_capacity(old.len() + fresh.len());
+    let mut fresh = fresh.into_iter().peekable();
+    for e in old.into_iter().filter(|e| !touched[e.component()]) {
+        while let Some(f) = fresh.next_if(|f| f.component() < e.component()) {
+            out.push(f);
+        }
+        out.push(e);
+    }
+    out.extend(fresh);
+    out
 }
 
 /// The strongly connected components of the component graph (producer -> consumer edges), in
 /// flat arrays: a large topology has about as many components as SCCs, so one allocation per
 /// SCC would dominate.
+#[derive(Clone, Debug)]
 struct Sccs {
     /// SCC index of each component.
     of: Vec<usize>,
@@ -590,7 +757,7 @@ pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
         for c in 0..solver.topology.components.len() {
             solver.evaluate(c, &labels, &mut buf, None);
             for (oi, &(l, _)) in buf.iter().enumerate() {
-                let port = solver.base[c] + oi;
+                let port = solver.tables.base[c] + oi;
                 let new = labels[port].join(l);
                 if new != labels[port] {
                     labels[port] = new;

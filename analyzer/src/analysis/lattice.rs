@@ -59,7 +59,7 @@ impl Lbl {
 type FdIds = (Box<[u32]>, Box<[u32]>);
 
 /// Field names, field sets, and compatibility, interned for one topology.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Interner {
     fields: HashMap<String, u32>,
     field_names: Vec<String>,

@@ -4,6 +4,8 @@ pub mod fixpoint;
 pub mod lattice;
 pub mod rules;
 
+use std::sync::Arc;
+
 use blazes_annotations::Label;
 
 use fixpoint::Solver;
@@ -14,18 +16,10 @@ use rules::Rule;
 use crate::model::{Port, Topology};
 
 /// The result of inference: a label and a reason for every output interface.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Analysis {
-    /// Field sets and compatibility for this topology.
-    pub interner: Interner,
-    base: Vec<usize>,
-    gates: Vec<Vec<Option<lattice::SetId>>>,
-    labels: Vec<Lbl>,
-    whys: Vec<Why>,
-    /// What the final evaluation of each component observed (anomalies, consumed seals, …),
-    /// in component order.
-    pub events: Vec<Event>,
-    overrides: Vec<Option<Ordering>>,
+    tables: fixpoint::Tables,
+    state: fixpoint::State,
 }
 
 /// Analyzes a topology as written.
@@ -36,29 +30,10 @@ pub fn analyze(topology: &Topology) -> Analysis {
 /// Analyzes a topology with plan remedies applied (one entry per component).
 pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>>) -> Analysis {
     let mut solver = Solver::new(topology, overrides);
-    let (labels, whys, loop_anomalies) = fixpoint::solve(&mut solver);
-    let mut events = Vec::new();
-    let mut buf = Vec::new();
-    for c in 0..topology.components.len() {
-        solver.evaluate(c, &labels, &mut buf, Some(&mut events));
-    }
-    let known: std::collections::HashSet<Event> = events
-        .iter()
-        .filter(|e| matches!(e, Event::Anomaly { .. }))
-        .cloned()
-        .collect();
-    events.extend(loop_anomalies.into_iter().filter(|e| !known.contains(e)));
-    let overrides = (0..topology.components.len())
-        .map(|c| solver.ordering(c))
-        .collect();
+    let state = fixpoint::solve(&mut solver);
     Analysis {
-        base: solver.base,
-        gates: solver.gates,
-        interner: solver.interner,
-        labels,
-        whys,
-        events,
-        overrides,
+        tables: solver.tables,
+        state,
     }
 }
 
@@ -69,41 +44,66 @@ pub fn naive_labels(topology: &Topology) -> Vec<Label> {
     let labels = fixpoint::naive(&mut solver);
     labels
         .into_iter()
-        .map(|l| solver.interner.external(l))
+        .map(|l| solver.tables.interner.external(l))
         .collect()
 }
 
 impl Analysis {
     fn index(&self, p: Port) -> usize {
-        self.base[p.component] + p.output
+        self.tables.base[p.component] + p.output
+    }
+
+    /// This analysis with orderings applied to more components (`topology` is the one it
+    /// analyzed): only what the orderings change is solved again, and the result equals
+    /// [`analyze_with`] given all the orderings.
+    pub fn reorder(self, topology: &Topology, added: &[(usize, Ordering)]) -> Analysis {
+        let Analysis { tables, mut state } = self;
+        let mut solver = Solver::resume(topology, tables);
+        fixpoint::reorder(&mut solver, &mut state, added);
+        Analysis {
+            tables: solver.tables,
+            state,
+        }
+    }
+
+    /// What the evaluation of each component at the fixpoint observed (anomalies, consumed
+    /// seals, …), in component order, then anomalies seen only while iterating loops.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.state.events.iter().chain(&self.state.loop_events)
+    }
+
+    /// Field sets and compatibility for this topology.
+    pub fn interner(&self) -> &Interner {
+        &self.tables.interner
     }
 
     /// The inference label of an output (`Bot` when no source reaches it).
     pub fn lbl(&self, p: Port) -> Lbl {
-        self.labels[self.index(p)]
+        self.state.labels[self.index(p)]
     }
 
     /// The external label of an output; an unreached stream reads as `Async`.
     pub fn label(&self, p: Port) -> Label {
-        self.interner.external(self.lbl(p))
+        self.tables.interner.external(self.lbl(p))
     }
 
     /// All labels, port by port in component order (for comparisons in tests).
     pub fn all_labels(&self) -> Vec<Label> {
-        self.labels
+        self.state
+            .labels
             .iter()
-            .map(|&l| self.interner.external(l))
+            .map(|&l| self.tables.interner.external(l))
             .collect()
     }
 
     /// Why an output has its label.
     pub fn why(&self, p: Port) -> Why {
-        self.whys[self.index(p)]
+        self.state.whys[self.index(p)]
     }
 
     /// The remedy applied to a component when this analysis verified a plan.
     pub fn ordering(&self, component: usize) -> Option<Ordering> {
-        self.overrides[component]
+        self.tables.ordering(component)
     }
 
     /// The label of the stream feeding input `input` of component `component`.
@@ -113,7 +113,7 @@ impl Analysis {
 
     /// Renders a label of the inference lattice.
     pub fn show(&self, l: Lbl) -> String {
-        self.interner.external(l).to_string()
+        self.tables.interner.external(l).to_string()
     }
 
     fn gate_text(&self, t: &Topology, component: usize, path: usize) -> String {
@@ -126,119 +126,116 @@ impl Analysis {
     /// The derivation of an output's label: the chain of rules from a source to here, one step
     /// per line, source first.
     pub fn derivation(&self, t: &Topology, port: Port) -> Vec<String> {
-        let mut lines = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut cur = port;
-        loop {
-            if !seen.insert(cur) {
-                lines.push(format!(
-                    "`{}` is fed back into the loop below ({})",
-                    t.port_name(cur),
-                    self.show(self.lbl(cur))
-                ));
-                break;
-            }
-            let comp = &t.components[cur.component];
-            let name = t.port_name(cur);
-            let label = self.show(self.lbl(cur));
-            let why = self.why(cur);
-            let Some(pi) = why.path.map(|p| p as usize) else {
-                lines.push(match why.step {
-                    Step::Source => match &comp.outputs[cur.output].seal {
-                        Some((k, _)) => format!("`{name}` is a source sealed on ({k}): {label}"),
-                        None => format!("`{name}` is a source without a seal: {label}"),
-                    },
-                    Step::Unreached => format!("`{name}` is reached by no path: {label}"),
-                    _ => format!("`{name}` is reached by no source: {label}"),
-                });
-                break;
+        Derivations::new(t, self)
+            .of(port)
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+
+    /// The line of a derivation for `port`, and the port it continues from upstream (none at
+    /// a source or an unreached output).
+    fn derivation_step(&self, t: &Topology, cur: Port) -> (String, Option<Port>) {
+        let comp = &t.components[cur.component];
+        let name = t.port_name(cur);
+        let label = self.show(self.lbl(cur));
+        let why = self.why(cur);
+        let Some(pi) = why.path.map(|p| p as usize) else {
+            let line = match why.step {
+                Step::Source => match &comp.outputs[cur.output].seal {
+                    Some((k, _)) => format!("`{name}` is a source sealed on ({k}): {label}"),
+                    None => format!("`{name}` is a source without a seal: {label}"),
+                },
+                Step::Unreached => format!("`{name}` is reached by no path: {label}"),
+                _ => format!("`{name}` is reached by no source: {label}"),
             };
-            let path = &comp.paths[pi];
-            let input = &comp.inputs[path.input];
-            let out_name = &comp.outputs[path.output].name;
-            let in_label = self.show(self.lbl(input.from));
-            let rep = comp.acts_replicated();
-            let head = format!(
-                "`{}`: {} -> {} is {}, fed {} from `{}`",
-                comp.name,
-                input.name,
-                out_name,
-                t.annotation_text(cur.component, pi),
-                in_label,
-                t.port_name(input.from)
-            );
-            let gate = self.gate_text(t, cur.component, pi);
-            let step = match why.step {
-                Step::Pass => format!("{head}; rule p passes it on: `{name}` is {label}"),
-                Step::SealsMeet => {
-                    format!("{head}; different seals meet and join: `{name}` is {label}")
+            return (line, None);
+        };
+        let path = &comp.paths[pi];
+        let input = &comp.inputs[path.input];
+        let out_name = &comp.outputs[path.output].name;
+        let in_label = self.show(self.lbl(input.from));
+        let rep = comp.acts_replicated();
+        let head = format!(
+            "`{}`: {} -> {} is {}, fed {} from `{}`",
+            comp.name,
+            input.name,
+            out_name,
+            t.annotation_text(cur.component, pi),
+            in_label,
+            t.port_name(input.from)
+        );
+        let gate = self.gate_text(t, cur.component, pi);
+        let step = match why.step {
+            Step::Pass => format!("{head}; rule p passes it on: `{name}` is {label}"),
+            Step::SealsMeet => {
+                format!("{head}; different seals meet and join: `{name}` is {label}")
+            }
+            Step::SealConsumed => format!(
+                "{head}; rule 4′ consumes the compatible seal (seal barrier): `{name}` is {label}"
+            ),
+            Step::ProtectedRead => format!(
+                "{head}; the read is protected by sealed write paths (seal barrier): `{name}` \
+                 is {label}"
+            ),
+            Step::Taint(rule) => format!(
+                "{head}; {} gives Taint; {}R1 gives {label} for `{name}`",
+                rule.name(),
+                if rep {
+                    format!("`{}` is replicated, so ", comp.name)
+                } else {
+                    String::new()
                 }
-                Step::SealConsumed => format!(
-                    "{head}; rule 4′ consumes the compatible seal (seal barrier): `{name}` is {label}"
-                ),
-                Step::ProtectedRead => format!(
-                    "{head}; the read is protected by sealed write paths (seal barrier): `{name}` \
-                     is {label}"
-                ),
-                Step::Taint(rule) => format!(
-                    "{head}; {} gives Taint; {}R1 gives {label} for `{name}`",
+            ),
+            Step::NDRead(rule) => {
+                let reason = self.unprotected_reason(t, cur.component, pi);
+                format!(
+                    "{head}; {} gives NDRead{gate}, not protected ({reason}); {}R2 gives \
+                     {label} for `{name}`",
                     rule.name(),
                     if rep {
                         format!("`{}` is replicated, so ", comp.name)
                     } else {
                         String::new()
                     }
-                ),
-                Step::NDRead(rule) => {
-                    let reason = self.unprotected_reason(t, cur.component, pi);
-                    format!(
-                        "{head}; {} gives NDRead{gate}, not protected ({reason}); {}R2 gives \
-                         {label} for `{name}`",
-                        rule.name(),
-                        if rep {
-                            format!("`{}` is replicated, so ", comp.name)
-                        } else {
-                            String::new()
-                        }
-                    )
-                }
-                Step::Guard => format!(
-                    "{head}; the soundness guard keeps the input's {in_label}: `{name}` is {label}"
-                ),
-                Step::DynamicOrder => format!(
-                    "{head}; a dynamic order leaves cross-run nondeterminism: `{name}` is {label}"
-                ),
-                Step::DeclaredSeal => {
-                    format!("{head}; `{name}` declares its seal: {label}")
-                }
-                Step::Lost => format!(
-                    "{head}; the seal is lost because `{name}` does not carry its key: {label}"
-                ),
-                Step::Source | Step::Unreached | Step::Unknown => {
-                    format!("{head}: {label}")
-                }
-            };
-            lines.push(step);
-            cur = input.from;
-        }
-        lines.reverse();
-        lines
+                )
+            }
+            Step::Guard => format!(
+                "{head}; the soundness guard keeps the input's {in_label}: `{name}` is {label}"
+            ),
+            Step::DynamicOrder => format!(
+                "{head}; a dynamic order leaves cross-run nondeterminism: `{name}` is {label}"
+            ),
+            Step::DeclaredSeal => {
+                format!("{head}; `{name}` declares its seal: {label}")
+            }
+            Step::Lost => {
+                format!("{head}; the seal is lost because `{name}` does not carry its key: {label}")
+            }
+            Step::Source | Step::Unreached | Step::Unknown => {
+                format!("{head}: {label}")
+            }
+        };
+        (step, Some(input.from))
     }
 
     /// The write paths of `component` that are not fed a seal compatible with the gate of the
     /// read `path`: the reasons the read is not protected.
     pub fn unprotecting_writes(&self, t: &Topology, component: usize, path: usize) -> Vec<usize> {
         let comp = &t.components[component];
-        let gate = self.gates[component][path];
+        let gate = self.tables.gates[component][path];
         comp.paths
             .iter()
             .enumerate()
             .filter(|(_, p)| p.annotation.is_write())
             .filter(|(wi, p)| match self.lbl(comp.inputs[p.input].from) {
                 Lbl::Seal(k) => {
-                    !self.interner.is_compatible(gate, k)
+                    !self.tables.interner.is_compatible(gate, k)
                         || (p.annotation.is_order_sensitive()
-                            && !self.interner.is_compatible(self.gates[component][*wi], k))
+                            && !self
+                                .tables
+                                .interner
+                                .is_compatible(self.tables.gates[component][*wi], k))
                 }
                 Lbl::Bot => false,
                 _ => true,
@@ -257,7 +254,12 @@ impl Analysis {
                 let label = self.lbl(input.from);
                 let own = match label {
                     // Compatible with the read's gate, so the write's own gate is the problem.
-                    Lbl::Seal(k) if self.interner.is_compatible(self.gates[component][path], k) => {
+                    Lbl::Seal(k)
+                        if self
+                            .tables
+                            .interner
+                            .is_compatible(self.tables.gates[component][path], k) =>
+                    {
                         ", which does not seal its own gate, so its state depends on input order"
                     }
                     _ => "",
@@ -272,6 +274,56 @@ impl Analysis {
             }
             None => "no write path is sealed".into(),
         }
+    }
+}
+
+/// Derivations of many outputs of one analysis. Chains from different outputs share their
+/// upstream part, so each step is rendered once and shared.
+pub struct Derivations<'a> {
+    topology: &'a Topology,
+    analysis: &'a Analysis,
+    /// Per port: its rendered step and the port upstream of it.
+    steps: std::collections::HashMap<Port, (Arc<str>, Option<Port>)>,
+}
+
+impl<'a> Derivations<'a> {
+    /// Derivations of `analysis`, an analysis of `topology`.
+    pub fn new(topology: &'a Topology, analysis: &'a Analysis) -> Self {
+        Derivations {
+            topology,
+            analysis,
+            steps: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The derivation of an output's label: the chain of rules from a source to here, one step
+    /// per line, source first; a loop ends the chain where it closes.
+    pub fn of(&mut self, port: Port) -> Vec<Arc<str>> {
+        let mut lines = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = Some(port);
+        while let Some(p) = cur {
+            if !seen.insert(p) {
+                lines.push(Arc::from(format!(
+                    "`{}` is fed back into the loop below ({})",
+                    self.topology.port_name(p),
+                    self.analysis.show(self.analysis.lbl(p))
+                )));
+                break;
+            }
+            let (line, next) = self
+                .steps
+                .entry(p)
+                .or_insert_with(|| {
+                    let (line, next) = self.analysis.derivation_step(self.topology, p);
+                    (Arc::from(line), next)
+                })
+                .clone();
+            lines.push(line);
+            cur = next;
+        }
+        lines.reverse();
+        lines
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 use blazes_annotations::{Annotation, Gate};
 
 use super::{Plan, SiteKind};
-use crate::analysis::{Analysis, Event, Ordering, Step, rules::Rule};
+use crate::analysis::{Analysis, Derivations, Event, Ordering, Step, rules::Rule};
 use crate::model::{Grouping, Port, Topology};
 use crate::report::{Diagnostic, Severity, codes};
 
@@ -24,9 +24,10 @@ pub fn findings(
     options: &FindingOptions,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    order_sites(t, a, plan, &mut out);
-    seal_sites(t, a, plan, &mut out);
-    inherited(t, a, plan, &mut out);
+    let mut derivations = Derivations::new(t, a);
+    order_sites(t, a, plan, &mut derivations, &mut out);
+    seal_sites(t, a, plan, &mut derivations, &mut out);
+    inherited(t, a, plan, &mut derivations, &mut out);
     partition_splits(t, a, &mut out);
     seals(t, a, &mut out);
     for problem in &plan.problems {
@@ -62,7 +63,13 @@ pub fn findings(
     out
 }
 
-fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+fn order_sites(
+    t: &Topology,
+    a: &Analysis,
+    plan: &Plan,
+    derivations: &mut Derivations<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     for site in plan.order_sites() {
         let SiteKind::Order {
             strategy,
@@ -175,12 +182,18 @@ fn order_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic
                 "{order}; the gate names no field a producer could seal on, so only an order helps"
             ),
         });
-        d.derivation = a.derivation(t, port);
+        d.derivation = derivations.of(port);
         out.push(d);
     }
 }
 
-fn seal_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+fn seal_sites(
+    t: &Topology,
+    a: &Analysis,
+    plan: &Plan,
+    derivations: &mut Derivations<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     for site in &plan.sites {
         let SiteKind::Seal {
             paths,
@@ -231,13 +244,10 @@ fn seal_sites(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>
             "deploy a seal barrier on these inputs (`blazes fix` generates it): it releases each \
              partition once every producer has sealed it",
         );
-        d.derivation = a.derivation(
-            t,
-            Port {
-                component: site.component,
-                output: path.output,
-            },
-        );
+        d.derivation = derivations.of(Port {
+            component: site.component,
+            output: path.output,
+        });
         out.push(d);
     }
 }
@@ -259,10 +269,16 @@ fn seal_origin(t: &Topology, a: &Analysis, mut port: Port) -> Option<Port> {
     None
 }
 
-fn inherited(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>) {
+fn inherited(
+    t: &Topology,
+    a: &Analysis,
+    plan: &Plan,
+    derivations: &mut Derivations<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let sites: BTreeSet<usize> = plan.order_sites().map(|s| s.component).collect();
     let mut done = BTreeSet::new();
-    for e in &a.events {
+    for e in a.events() {
         let Event::Anomaly {
             component,
             path,
@@ -310,7 +326,7 @@ fn inherited(t: &Topology, a: &Analysis, plan: &Plan, out: &mut Vec<Diagnostic>)
             ),
             None => "fix the upstream order site; this finding disappears with it".into(),
         });
-        d.derivation = a.derivation(t, port);
+        d.derivation = derivations.of(port);
         out.push(d);
     }
 }
@@ -396,9 +412,9 @@ fn gate_determines(a: &Analysis, gate: &[&str], fields: &[String]) -> bool {
     if fields.iter().all(|f| gate.contains(&f.as_str())) {
         return true;
     }
-    a.interner
+    a.interner()
         .find(gate.iter().copied())
-        .is_some_and(|set| a.interner.determines(set, fields))
+        .is_some_and(|set| a.interner().determines(set, fields))
 }
 
 /// Unused and lost seals.
@@ -407,7 +423,7 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
     let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
     // Outputs where a seal is dropped: a seal that dies there is reported once, as lost.
     let mut losing: BTreeSet<Port> = BTreeSet::new();
-    for e in &a.events {
+    for e in a.events() {
         match e {
             Event::SealConsumed {
                 component, path, ..
@@ -432,7 +448,7 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                     component: *component,
                     output: *output,
                 });
-                let key = a.interner.names(*key).join(", ");
+                let key = a.interner().names(*key).join(", ");
                 out.push(
                     Diagnostic::new(
                         codes::LOST_SEAL,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use blazes_annotations::Label;
 
-use crate::analysis::{self, Analysis, Event, Ordering, Step, originates};
+use crate::analysis::{Analysis, Event, Ordering, Step, originates};
 use crate::model::{Port, Topology};
 
 /// Planning choices.
@@ -98,18 +98,19 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let mut origins: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     collect_origins(a, &mut origins);
     // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
-    // becomes `Run` and meets rule 1), so iterate until no new site appears.
-    let mut after;
-    loop {
-        let overrides: Vec<Option<Ordering>> = (0..t.components.len())
-            .map(|c| origins.contains_key(&c).then(|| strategy(c)))
-            .collect();
-        after = analysis::analyze_with(t, Some(overrides));
-        let before = origins.len();
+    // becomes `Run` and meets rule 1), so iterate until no new site appears; each round solves
+    // again only what its new orderings change.
+    let mut after = a.clone();
+    let mut added: Vec<(usize, Ordering)> = origins.keys().map(|&c| (c, strategy(c))).collect();
+    while !added.is_empty() {
+        after = after.reorder(t, &added);
+        let before: BTreeSet<usize> = origins.keys().copied().collect();
         collect_origins(&after, &mut origins);
-        if origins.len() == before {
-            break;
-        }
+        added = origins
+            .keys()
+            .filter(|c| !before.contains(c))
+            .map(|&c| (c, strategy(c)))
+            .collect();
     }
 
     let mut sites = Vec::new();
@@ -133,7 +134,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
 }
 
 fn collect_origins(a: &Analysis, origins: &mut BTreeMap<usize, BTreeSet<usize>>) {
-    for e in &a.events {
+    for e in a.events() {
         if let Event::Anomaly {
             component,
             path,
@@ -158,7 +159,7 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
         keys: BTreeSet<String>,
     }
     let mut per: BTreeMap<usize, Barrier> = BTreeMap::new();
-    for e in &a.events {
+    for e in a.events() {
         let (c, path, guard_paths) = match e {
             Event::SealConsumed {
                 component, path, ..

@@ -64,7 +64,7 @@ pub struct Diagnostic {
     /// The remedy or a suggestion.
     pub help: Option<String>,
     /// The chain of rules from a source to here, one step per line.
-    pub derivation: Vec<String>,
+    pub derivation: Vec<Arc<str>>,
     /// The file the spans point into.
     pub source: Arc<SourceFile>,
 }

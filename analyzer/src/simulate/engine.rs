@@ -236,8 +236,12 @@ impl<'t> Plan<'t> {
             match a.lbl(t.components[c].inputs[i].from) {
                 Lbl::Seal(k) => {
                     // Interned names come in interning order: sort them to compare keys.
-                    let mut names: Vec<String> =
-                        a.interner.names(k).iter().map(|s| s.to_string()).collect();
+                    let mut names: Vec<String> = a
+                        .interner()
+                        .names(k)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
                     names.sort();
                     Some(names)
                 }
@@ -248,7 +252,7 @@ impl<'t> Plan<'t> {
             let from = t.components[c].inputs[i].from;
             punct.get(&from).is_some_and(|k| k.iter().eq(key.iter()))
         };
-        for e in &a.events {
+        for e in a.events() {
             match e {
                 Event::SealConsumed {
                     component, path, ..
