@@ -12,6 +12,10 @@
 
 use std::time::Duration;
 
+/// The allocator the `blazes` binary uses, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_main};
 
 mod topogen;

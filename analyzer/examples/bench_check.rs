@@ -17,6 +17,10 @@
 
 use std::time::Instant;
 
+/// The allocator the `blazes` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../benches/topogen/mod.rs"]
 mod topogen;
 

@@ -302,7 +302,7 @@ fn write_splits(t: &blazes::Topology) -> Vec<usize> {
             c.parallelism > 1
                 && !c.acts_replicated()
                 && c.paths.iter().any(|r| {
-                    matches!(r.annotation, Annotation::OR(_))
+                    matches!(*r.annotation, Annotation::OR(_))
                         && c.paths.iter().any(|w| {
                             w.annotation.is_write() && {
                                 let (rg, wg) =

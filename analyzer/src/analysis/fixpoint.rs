@@ -543,8 +543,12 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                     at += 1;
                 }
             }
-            let known = &fresh[first..];
-            fresh_loop.extend(anomalies.drain().filter(|e| !known.contains(e)));
+            if !anomalies.is_empty() {
+                for e in &fresh[first..] {
+                    anomalies.remove(e);
+                }
+                fresh_loop.extend(anomalies.drain());
+            }
         }
         if changed {
             for &c in &members {
@@ -770,3 +774,4 @@ pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
         }
     }
 }
+

@@ -602,19 +602,20 @@ pub(crate) fn apply(
             from_attr.push(Path {
                 input,
                 output,
-                annotation: p.annotation.0.clone(),
+                annotation: Arc::new(p.annotation.0.clone()),
                 span: p.annotation.1,
             });
         }
     }
     if let Some((a, span)) = &attr.label {
+        let a = Arc::new(a.clone());
         for i in 0..comp.inputs.len() {
             for o in 0..comp.outputs.len() {
                 if !from_attr.iter().any(|p| p.input == i && p.output == o) {
                     from_attr.push(Path {
                         input: i,
                         output: o,
-                        annotation: a.clone(),
+                        annotation: Arc::clone(&a),
                         span: *span,
                     });
                 }

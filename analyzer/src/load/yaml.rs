@@ -1,7 +1,7 @@
 //! The SPEC §8 topology format: validates a YAML node tree into a [`Topology`], collecting every
 //! error as a located [`Diagnostic`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use blazes_annotations::{
@@ -84,6 +84,8 @@ pub(crate) fn load_tree(
         current: None,
         rust,
         rust_refs: Vec::new(),
+        labels: HashMap::new(),
+        field_lists: std::collections::HashSet::new(),
     };
     let topology = ctx.topology(root);
     match topology {
@@ -106,13 +108,33 @@ struct Ctx {
     /// `rust:` references with a `label:` (item path, component, label, span), to find one item
     /// labelled two ways when the file is read alone.
     rust_refs: Vec<(Vec<String>, String, Annotation, Span)>,
+    /// Annotations already parsed, by their text: the many components written with the same
+    /// label share one.
+    labels: HashMap<String, Arc<Annotation>>,
+    /// Declared field lists, shared the same way.
+    field_lists: std::collections::HashSet<Arc<[String]>>,
 }
 
 /// A component as written, before references are resolved.
 struct RawComponent<'a> {
     name: String,
     span: Span,
-    entries: BTreeMap<&'a str, &'a Node>,
+    entries: Entries<'a>,
+}
+
+/// The entries of a validated mapping by key (keys are distinct): a short list, since a
+/// mapping has a handful of keys and a large topology has millions of mappings.
+#[derive(Default)]
+struct Entries<'a>(Vec<(&'a str, &'a Node)>);
+
+impl<'a> Entries<'a> {
+    fn get(&self, key: &str) -> Option<&'a Node> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
 }
 
 /// An input as written.
@@ -154,16 +176,16 @@ impl Ctx {
         &mut self,
         node: &'a Node,
         allowed: &[&str],
-        what: &str,
-    ) -> Option<BTreeMap<&'a str, &'a Node>> {
+        what: &dyn std::fmt::Display,
+    ) -> Option<Entries<'a>> {
         let Value::Map(entries) = &node.value else {
             if matches!(node.value, Value::Null) {
-                return Some(BTreeMap::new());
+                return Some(Entries::default());
             }
             self.invalid(node, &format!("a mapping for {what}"));
             return None;
         };
-        let mut out = BTreeMap::new();
+        let mut out = Entries(Vec::with_capacity(entries.len()));
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
                 self.invalid(k, "a string key");
@@ -200,7 +222,7 @@ impl Ctx {
                 });
                 continue;
             }
-            out.insert(key, v);
+            out.0.push((key, v));
         }
         Some(out)
     }
@@ -215,6 +237,16 @@ impl Ctx {
                 None
             }
         }
+    }
+
+    /// The one shared copy of a declared field list.
+    fn shared_fields(&mut self, fields: Vec<String>) -> Arc<[String]> {
+        if let Some(f) = self.field_lists.get(fields.as_slice()) {
+            return Arc::clone(f);
+        }
+        let f: Arc<[String]> = fields.into();
+        self.field_lists.insert(Arc::clone(&f));
+        f
     }
 
     /// A list of distinct field names (also accepts a single name).
@@ -265,7 +297,7 @@ impl Ctx {
                 .help = Some("a topology has a `components:` mapping".into());
             return None;
         }
-        let top = self.mapping(root, TOP_KEYS, "the topology")?;
+        let top = self.mapping(root, TOP_KEYS, &"the topology")?;
         let name = top.get("name").and_then(|n| self.string(n, "a name"));
         if let Some(d) = top.get("description") {
             self.string(d, "a description");
@@ -450,7 +482,7 @@ impl Ctx {
                 continue;
             }
             seen.insert(name.clone(), k.span);
-            let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format!("component `{name}`"))
+            let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
             else {
                 continue;
             };
@@ -506,7 +538,7 @@ impl Ctx {
                 });
                 continue;
             }
-            let what = format!("output `{}.{name}`", c.name);
+            let what = format_args!("output `{}.{name}`", c.name);
             let entries = self.mapping(v, OUTPUT_KEYS, &what).unwrap_or_default();
             let fields = entries
                 .get("fields")
@@ -543,6 +575,7 @@ impl Ctx {
             if let Some(d) = entries.get("description") {
                 self.string(d, "a description");
             }
+            let fields = fields.map(|f| self.shared_fields(f));
             outs.push(Output {
                 name,
                 span: k.span,
@@ -620,7 +653,7 @@ impl Ctx {
                         );
                         continue;
                     }
-                    let what = format!("input `{}.{name}`", c.name);
+                    let what = format_args!("input `{}.{name}`", c.name);
                     let Some(e) = self.mapping(v, INPUT_KEYS, &what) else {
                         continue;
                     };
@@ -783,17 +816,26 @@ impl Ctx {
     }
 
     /// Parses an annotation written as a string or as `{ label, gate }`.
-    fn annotation(&mut self, node: &Node) -> Option<Annotation> {
+    fn annotation(&mut self, node: &Node) -> Option<Arc<Annotation>> {
         match &node.value {
-            Value::Str(s) => match Annotation::parse(s) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    self.annotation_error(node, s, &e);
-                    None
+            Value::Str(s) => {
+                if let Some(a) = self.labels.get(s.as_str()) {
+                    return Some(Arc::clone(a));
                 }
-            },
+                match Annotation::parse(s) {
+                    Ok(a) => {
+                        let a = Arc::new(a);
+                        self.labels.insert(s.clone(), Arc::clone(&a));
+                        Some(a)
+                    }
+                    Err(e) => {
+                        self.annotation_error(node, s, &e);
+                        None
+                    }
+                }
+            }
             Value::Map(_) => {
-                let e = self.mapping(node, STRUCTURED_LABEL_KEYS, "an annotation")?;
+                let e = self.mapping(node, STRUCTURED_LABEL_KEYS, &"an annotation")?;
                 let Some(kind_node) = e.get("label") else {
                     self.error(
                         codes::BAD_ANNOTATION,
@@ -812,7 +854,7 @@ impl Ctx {
                     )),
                 };
                 match Annotation::from_parts(&kind, gate) {
-                    Ok(a) => Some(a),
+                    Ok(a) => Some(Arc::new(a)),
                     Err(e) => {
                         self.annotation_error(kind_node, &kind, &e);
                         None
@@ -875,12 +917,12 @@ impl Ctx {
                 return Vec::new();
             };
             for item in items {
-                let what = format!("a path of `{}`", c.name);
+                let what = format_args!("a path of `{}`", c.name);
                 let Some(e) = self.mapping(item, PATH_KEYS, &what) else {
                     continue;
                 };
-                let input = self.interface(e.get("from").copied(), item, comp, true);
-                let output = self.interface(e.get("to").copied(), item, comp, false);
+                let input = self.interface(e.get("from"), item, comp, true);
+                let output = self.interface(e.get("to"), item, comp, false);
                 let Some(label_node) = e.get("label") else {
                     self.error(
                         codes::MISSING_ANNOTATION,
@@ -956,7 +998,7 @@ impl Ctx {
                         paths.push(Path {
                             input: i,
                             output: o,
-                            annotation: a.clone(),
+                            annotation: Arc::clone(&a),
                             span,
                         });
                     }
@@ -1055,7 +1097,7 @@ impl Ctx {
         };
         let mut out = Vec::new();
         for item in items {
-            let Some(e) = self.mapping(item, FD_KEYS, "a functional dependency") else {
+            let Some(e) = self.mapping(item, FD_KEYS, &"a functional dependency") else {
                 continue;
             };
             let (Some(from), Some(to)) = (e.get("from"), e.get("to")) else {

@@ -194,7 +194,7 @@ pub struct Output {
     /// Where the name is written (the component name for the implicit `out`).
     pub span: Span,
     /// Declared record fields, if any.
-    pub fields: Option<Vec<String>>,
+    pub fields: Option<Arc<[String]>>,
     /// A declared seal and where it is written.
     pub seal: Option<(SealKey, Span)>,
     /// Indices of the inputs (as `(component, input)`) this output feeds, sorted.
@@ -209,7 +209,7 @@ pub struct Path {
     /// Index of the output interface.
     pub output: usize,
     /// The annotation.
-    pub annotation: Annotation,
+    pub annotation: Arc<Annotation>,
     /// Where the annotation is written.
     pub span: Span,
 }

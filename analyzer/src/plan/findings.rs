@@ -355,7 +355,7 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
         }
         let mut seen = BTreeSet::new();
         for (pi, path) in comp.paths.iter().enumerate() {
-            let (Annotation::OR(gate) | Annotation::OW(gate)) = &path.annotation else {
+            let (Annotation::OR(gate) | Annotation::OW(gate)) = &*path.annotation else {
                 continue;
             };
             let Gate::Fields(fields) = gate else {

@@ -109,7 +109,7 @@ impl<'t> Plan<'t> {
         let mut names: BTreeSet<String> = BTreeSet::new();
         for c in &t.components {
             for o in &c.outputs {
-                names.extend(o.fields.iter().flatten().cloned());
+                names.extend(o.fields.iter().flat_map(|f| f.iter()).cloned());
                 if let Some((k, _)) = &o.seal {
                     names.extend(k.0.iter().cloned());
                 }
@@ -480,7 +480,7 @@ fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
                         continue; // never carries a record
                     }
                     let input = state.get(&c.inputs[p.input].from).cloned().unwrap_or(P::No);
-                    let here = match (&p.annotation, input) {
+                    let here = match (&*p.annotation, input) {
                         (Annotation::CR | Annotation::CW, P::Key(k)) => {
                             let carried = o.fields.as_ref().is_none_or(|f| {
                                 k.iter().all(|x| f.contains(x) || t.implicit.contains(x))
@@ -838,7 +838,7 @@ impl Exec<'_, '_> {
         if self.keep_logs {
             self.insts[ii].log.push((path.input, rec.clone()));
         }
-        let out = match &path.annotation {
+        let out = match &*path.annotation {
             // A pure function: the record itself.
             Annotation::CR => rec,
             // Set union: insert, pass the record on.
@@ -883,7 +883,7 @@ impl Exec<'_, '_> {
                         }
                         seen += 1;
                         h = h.wrapping_add(mix(x.digest() ^ wi as u64));
-                        if matches!(w.annotation, Annotation::OW(_)) {
+                        if matches!(*w.annotation, Annotation::OW(_)) {
                             let part = wgate.map_or_else(Vec::new, |g| plan.proj(x, g));
                             if let Some(v) = inst.fold[wi].get(&part) {
                                 h = h.wrapping_add(mix(*v ^ 0xABCD));
