@@ -5,7 +5,7 @@
 use blazes_annotations::Gate;
 
 use super::lattice::{Interner, Lbl, SetId};
-use super::rules::{self, Contribution, Rule};
+use super::rules::{self, Contribution, Kind, Rule};
 use crate::model::{Port, Topology};
 
 /// How a coordination remedy changes a component when the plan is verified.
@@ -99,16 +99,42 @@ pub enum Event {
     },
 }
 
-/// Everything the evaluator needs about the topology, precomputed once; an analysis keeps it
-/// so that applying remedies re-solves only what they change.
+/// A path as the evaluator reads it: flat, small, and next to the other paths of its component.
+#[derive(Clone, Copy, Debug)]
+struct FlatPath {
+    /// Port index of the stream feeding the path.
+    from: u32,
+    /// The path's output, as an index within its component.
+    output: u32,
+    /// The annotation's class.
+    kind: Kind,
+    /// Interned gate (`None` for `*` or a confluent path).
+    gate: Option<SetId>,
+}
+
+/// Component flag: its instances behave as replicas.
+const REPLICATED: u8 = 1;
+/// Component flag: it has no inputs.
+const SOURCE: u8 = 2;
+
+/// Everything the evaluator needs about the topology, precomputed once into flat arrays (a
+/// large topology is evaluated millions of times, and the arrays keep that in cache); an
+/// analysis keeps it so that applying remedies re-solves only what they change.
 #[derive(Clone, Debug)]
 pub struct Tables {
     /// Field-set interner and compatibility cache.
     pub interner: Interner,
-    /// First port index of each component.
+    /// First port index of each component, and the number of ports at the end.
     pub base: Vec<usize>,
-    /// Interned gate of each path (`None` for `*` or confluent), per component.
-    pub gates: Vec<Vec<Option<SetId>>>,
+    /// First path of each component in `paths`, and the number of paths at the end.
+    path_start: Vec<u32>,
+    /// Every path, component by component.
+    paths: Vec<FlatPath>,
+    /// `REPLICATED` and `SOURCE`, per component.
+    flags: Vec<u8>,
+    /// Consumers of each component (CSR: those of `c` are `consumers[consumer_start[c]..]`).
+    consumer_start: Vec<u32>,
+    consumers: Vec<u32>,
     /// Declared seal of each port.
     declared: Vec<Option<SetId>>,
     /// Remedies applied by the plan, per component.
@@ -128,6 +154,43 @@ impl Tables {
     pub fn ordering(&self, c: usize) -> Option<Ordering> {
         self.overrides[c]
     }
+
+    /// The interned gate of path `path` of component `c` (`None` for `*` or confluent).
+    pub fn gate(&self, c: usize, path: usize) -> Option<SetId> {
+        self.paths[self.path_start[c] as usize + path].gate
+    }
+
+    /// The components that consume an output of `c` (with repeats).
+    fn consumers_of(&self, c: usize) -> &[u32] {
+        &self.consumers[self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize]
+    }
+
+    /// For a read with gate `g`: `Some(write paths)` when every write path of the component is
+    /// fed a seal compatible with `g` (or nothing yet), `None` when the read is unprotected.
+    fn guards(&mut self, c: usize, g: Option<SetId>, labels: &[Lbl]) -> Option<Vec<usize>> {
+        let mut guards = Vec::new();
+        let (start, end) = (self.path_start[c] as usize, self.path_start[c + 1] as usize);
+        for pi in start..end {
+            let p = self.paths[pi];
+            if !p.kind.is_write() {
+                continue;
+            }
+            match labels[p.from as usize] {
+                Lbl::Bot => {}
+                // An `OW` write must also be sealed compatibly with its own gate: otherwise its
+                // state depends on input order (rule 4) and a read of it cannot be protected.
+                Lbl::Seal(k)
+                    if self.interner.compatible(g, k)
+                        && (!p.kind.is_order_sensitive()
+                            || self.interner.compatible(p.gate, k)) =>
+                {
+                    guards.push(pi - start)
+                }
+                _ => return None,
+            }
+        }
+        Some(guards)
+    }
 }
 
 /// The evaluator: a topology and its tables.
@@ -138,33 +201,60 @@ pub struct Solver<'t> {
     pub tables: Tables,
 }
 
+/// Converts an index to the 32 bits the flat tables store; a topology within the size limit
+/// never comes near the bound.
+fn small(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
 impl<'t> Solver<'t> {
     /// Prepares a topology, with optional plan overrides (one entry per component).
     pub fn new(topology: &'t Topology, overrides: Option<Vec<Option<Ordering>>>) -> Self {
+        let n = topology.components.len();
         let mut interner = Interner::new(topology);
-        let mut base = Vec::with_capacity(topology.components.len());
+        let mut base = Vec::with_capacity(n + 1);
         let mut declared = Vec::new();
-        let mut gates = Vec::with_capacity(topology.components.len());
-        // Few distinct gates are written, on many paths: intern each once.
-        let mut interned: std::collections::HashMap<&Gate, Option<SetId>> =
-            std::collections::HashMap::new();
         for c in &topology.components {
             base.push(declared.len());
             for o in &c.outputs {
                 declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
             }
-            gates.push(
-                c.paths
-                    .iter()
-                    .map(|p| {
-                        p.annotation
-                            .gate()
-                            .and_then(|g| *interned.entry(g).or_insert_with(|| interner.gate(g)))
-                    })
-                    .collect(),
-            );
         }
-        let overrides = overrides.unwrap_or_else(|| vec![None; topology.components.len()]);
+        base.push(declared.len());
+        // Few distinct gates are written, on many paths: intern each once.
+        let mut interned: std::collections::HashMap<&Gate, Option<SetId>> =
+            std::collections::HashMap::new();
+        let mut path_start = Vec::with_capacity(n + 1);
+        let mut paths = Vec::new();
+        let mut flags = Vec::with_capacity(n);
+        let mut consumer_start = Vec::with_capacity(n + 1);
+        let mut consumers = Vec::new();
+        for c in &topology.components {
+            path_start.push(small(paths.len()));
+            for p in &c.paths {
+                let from = c.inputs[p.input].from;
+                paths.push(FlatPath {
+                    from: small(base[from.component] + from.output),
+                    output: small(p.output),
+                    kind: Kind::of(&p.annotation),
+                    gate: p
+                        .annotation
+                        .gate()
+                        .and_then(|g| *interned.entry(g).or_insert_with(|| interner.gate(g))),
+                });
+            }
+            flags.push(
+                if c.acts_replicated() { REPLICATED } else { 0 }
+                    | if c.is_source() { SOURCE } else { 0 },
+            );
+            consumer_start.push(small(consumers.len()));
+            for o in &c.outputs {
+                consumers.extend(o.consumers.iter().map(|&(consumer, _)| small(consumer)));
+            }
+        }
+        path_start.push(small(paths.len()));
+        consumer_start.push(small(consumers.len()));
+        let overrides = overrides.unwrap_or_else(|| vec![None; n]);
         // Strongly connected components (iterative, so deep chains cannot overflow the stack),
         // put in topological order so each is solved after everything feeding it.
         let sccs = Sccs::new(topology);
@@ -188,7 +278,11 @@ impl<'t> Solver<'t> {
             tables: Tables {
                 interner,
                 base,
-                gates,
+                path_start,
+                paths,
+                flags,
+                consumer_start,
+                consumers,
                 declared,
                 overrides,
                 sccs,
@@ -225,11 +319,13 @@ impl<'t> Solver<'t> {
     ) {
         out.clear();
         let topo = self.topology;
-        let comp = &topo.components[c];
-        let rep = comp.acts_replicated();
-        let ordering = self.tables.overrides[c];
-        for (oi, output) in comp.outputs.iter().enumerate() {
-            let port = self.tables.base[c] + oi;
+        let t = &mut self.tables;
+        let rep = t.flags[c] & REPLICATED != 0;
+        let ordering = t.overrides[c];
+        let first_path = t.path_start[c] as usize;
+        let path_count = t.path_start[c + 1] as usize - first_path;
+        for oi in 0..t.base[c + 1] - t.base[c] {
+            let port = t.base[c] + oi;
             let mut best = Lbl::Bot;
             let mut why = Why {
                 step: Step::Unknown,
@@ -237,24 +333,21 @@ impl<'t> Solver<'t> {
             };
             let mut reached = false;
             let mut met_seals = false;
-            for (pi, path) in comp.paths.iter().enumerate() {
-                if path.output != oi {
+            for pi in 0..path_count {
+                let path = t.paths[first_path + pi];
+                if path.output as usize != oi {
                     continue;
                 }
                 reached = true;
-                let from = comp.inputs[path.input].from;
-                let l = labels[self.tables.base[from.component] + from.output];
-                let confluent;
-                let annotation = if ordering.is_some() {
-                    confluent = path.annotation.confluent();
-                    &confluent
+                let l = labels[path.from as usize];
+                let kind = if ordering.is_some() {
+                    path.kind.confluent()
                 } else {
-                    &path.annotation
+                    path.kind
                 };
-                let gate = self.tables.gates[c][pi];
-                let interner = &mut self.tables.interner;
+                let interner = &mut t.interner;
                 let Some((rule, contribution)) =
-                    rules::apply(l, annotation, gate, |g, k| interner.compatible(g, k))
+                    rules::apply(l, kind, path.gate, |g, k| interner.compatible(g, k))
                 else {
                     continue;
                 };
@@ -280,7 +373,7 @@ impl<'t> Solver<'t> {
                         }
                         (if rep { Lbl::Diverge } else { Lbl::Run }, Step::Taint(rule))
                     }
-                    Contribution::NDRead(g) => match self.guards(c, g, labels) {
+                    Contribution::NDRead(g) => match t.guards(c, g, labels) {
                         Some(guards) => {
                             if let Some(ev) = events.as_deref_mut() {
                                 ev.push(Event::ProtectedRead {
@@ -325,8 +418,8 @@ impl<'t> Solver<'t> {
                 why.step = Step::SealsMeet;
             }
             if !reached {
-                best = self.tables.declared[port].map_or(Lbl::Async, Lbl::Seal);
-                why.step = if comp.is_source() {
+                best = t.declared[port].map_or(Lbl::Async, Lbl::Seal);
+                why.step = if t.flags[c] & SOURCE != 0 {
                     Step::Source
                 } else {
                     Step::Unreached
@@ -336,8 +429,9 @@ impl<'t> Solver<'t> {
                     best = Lbl::Run;
                     why.step = Step::DynamicOrder;
                 }
-                if let (Lbl::Seal(k), Some(fields)) = (best, &output.fields)
-                    && !self.tables.interner.carried(k, fields, &topo.implicit)
+                if let Lbl::Seal(k) = best
+                    && let Some(fields) = &topo.components[c].outputs[oi].fields
+                    && !t.interner.carried(k, fields, &topo.implicit)
                 {
                     if let Some(ev) = events.as_deref_mut() {
                         ev.push(Event::Lost {
@@ -349,7 +443,7 @@ impl<'t> Solver<'t> {
                     best = Lbl::Async;
                     why.step = Step::Lost;
                 }
-                if let Some(k) = self.tables.declared[port]
+                if let Some(k) = t.declared[port]
                     && best.rank() <= Lbl::Async.rank()
                 {
                     best = Lbl::Seal(k);
@@ -358,33 +452,6 @@ impl<'t> Solver<'t> {
             }
             out.push((best, why));
         }
-    }
-
-    /// For a read with gate `g`: `Some(write paths)` when every write path of the component is
-    /// fed a seal compatible with `g` (or nothing yet), `None` when the read is unprotected.
-    fn guards(&mut self, c: usize, g: Option<SetId>, labels: &[Lbl]) -> Option<Vec<usize>> {
-        let comp = &self.topology.components[c];
-        let mut guards = Vec::new();
-        for (pi, p) in comp.paths.iter().enumerate() {
-            if !p.annotation.is_write() {
-                continue;
-            }
-            let from = comp.inputs[p.input].from;
-            match labels[self.tables.base[from.component] + from.output] {
-                Lbl::Bot => {}
-                // An `OW` write must also be sealed compatibly with its own gate: otherwise its
-                // state depends on input order (rule 4) and a read of it cannot be protected.
-                Lbl::Seal(k)
-                    if self.tables.interner.compatible(g, k)
-                        && (!p.annotation.is_order_sensitive()
-                            || self.tables.interner.compatible(self.tables.gates[c][pi], k)) =>
-                {
-                    guards.push(pi)
-                }
-                _ => return None,
-            }
-        }
-        Some(guards)
     }
 }
 
@@ -460,7 +527,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut fresh_loop = Vec::new();
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
-    let mut anomalies = std::collections::HashSet::new();
+    let mut anomalies = rustc_hash::FxHashSet::default();
     let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
@@ -523,12 +590,11 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                     }
                 }
                 if rose {
-                    for o in &topo.components[c].outputs {
-                        for &(consumer, _) in &o.consumers {
-                            if solver.tables.sccs.of[consumer] == s && !queued[consumer] {
-                                queued[consumer] = true;
-                                queue.push_back(consumer);
-                            }
+                    for &consumer in solver.tables.consumers_of(c) {
+                        let consumer = consumer as usize;
+                        if solver.tables.sccs.of[consumer] == s && !queued[consumer] {
+                            queued[consumer] = true;
+                            queue.push_back(consumer);
                         }
                     }
                 }
@@ -552,12 +618,10 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         }
         if changed {
             for &c in &members {
-                for o in &topo.components[c].outputs {
-                    for &(consumer, _) in &o.consumers {
-                        let t = solver.tables.sccs.of[consumer];
-                        if t != s {
-                            dirty[solver.tables.position[t]] = true;
-                        }
+                for &consumer in solver.tables.consumers_of(c) {
+                    let t = solver.tables.sccs.of[consumer as usize];
+                    if t != s {
+                        dirty[solver.tables.position[t]] = true;
                     }
                 }
             }
@@ -774,4 +838,3 @@ pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
         }
     }
 }
-

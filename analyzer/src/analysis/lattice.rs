@@ -67,7 +67,7 @@ pub struct Interner {
     set_items: Vec<Box<[u32]>>,
     /// For each fd, (from, to) as sorted field ids.
     fds: Vec<FdIds>,
-    compat: HashMap<(SetId, SetId), bool>,
+    compat: rustc_hash::FxHashMap<(SetId, SetId), bool>,
 }
 
 impl Interner {

@@ -223,7 +223,7 @@ impl Analysis {
     /// read `path`: the reasons the read is not protected.
     pub fn unprotecting_writes(&self, t: &Topology, component: usize, path: usize) -> Vec<usize> {
         let comp = &t.components[component];
-        let gate = self.tables.gates[component][path];
+        let gate = self.tables.gate(component, path);
         comp.paths
             .iter()
             .enumerate()
@@ -235,7 +235,7 @@ impl Analysis {
                             && !self
                                 .tables
                                 .interner
-                                .is_compatible(self.tables.gates[component][*wi], k))
+                                .is_compatible(self.tables.gate(component, *wi), k))
                 }
                 Lbl::Bot => false,
                 _ => true,
@@ -258,7 +258,7 @@ impl Analysis {
                         if self
                             .tables
                             .interner
-                            .is_compatible(self.tables.gates[component][path], k) =>
+                            .is_compatible(self.tables.gate(component, path), k) =>
                     {
                         ", which does not seal its own gate, so its state depends on input order"
                     }
@@ -283,7 +283,7 @@ pub struct Derivations<'a> {
     topology: &'a Topology,
     analysis: &'a Analysis,
     /// Per port: its rendered step and the port upstream of it.
-    steps: std::collections::HashMap<Port, (Arc<str>, Option<Port>)>,
+    steps: rustc_hash::FxHashMap<Port, (Arc<str>, Option<Port>)>,
 }
 
 impl<'a> Derivations<'a> {
@@ -292,7 +292,7 @@ impl<'a> Derivations<'a> {
         Derivations {
             topology,
             analysis,
-            steps: std::collections::HashMap::new(),
+            steps: rustc_hash::FxHashMap::default(),
         }
     }
 
@@ -300,7 +300,7 @@ impl<'a> Derivations<'a> {
     /// per line, source first; a loop ends the chain where it closes.
     pub fn of(&mut self, port: Port) -> Vec<Arc<str>> {
         let mut lines = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         let mut cur = Some(port);
         while let Some(p) = cur {
             if !seen.insert(p) {

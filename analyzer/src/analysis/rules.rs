@@ -38,6 +38,46 @@ impl Rule {
     }
 }
 
+/// The class of an annotation: all the rule table looks at (the gate is interned apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Confluent read.
+    CR,
+    /// Confluent write.
+    CW,
+    /// Order-sensitive read.
+    OR,
+    /// Order-sensitive write.
+    OW,
+}
+
+impl Kind {
+    /// The class of an annotation.
+    pub fn of(a: &Annotation) -> Kind {
+        match a {
+            Annotation::CR => Kind::CR,
+            Annotation::CW => Kind::CW,
+            Annotation::OR(_) => Kind::OR,
+            Annotation::OW(_) => Kind::OW,
+        }
+    }
+
+    /// True for `CW` and `OW`.
+    pub fn is_write(self) -> bool {
+        matches!(self, Kind::CW | Kind::OW)
+    }
+
+    /// True for `OR` and `OW`.
+    pub fn is_order_sensitive(self) -> bool {
+        matches!(self, Kind::OR | Kind::OW)
+    }
+
+    /// The confluent class of the same side: what an ordered component behaves as.
+    pub fn confluent(self) -> Kind {
+        if self.is_write() { Kind::CW } else { Kind::CR }
+    }
+}
+
 /// What a path contributes to `Labels(o)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Contribution {
@@ -51,24 +91,25 @@ pub enum Contribution {
     Consumed(SetId),
 }
 
-/// Applies the table to one path: input label `l`, annotation `a` (whose gate is interned as
-/// `gate`), with `compatible(gate, key)` supplied by the caller. `None` for a `Bot` input.
+/// Applies the table to one path: input label `l`, annotation class `kind` (whose gate is
+/// interned as `gate`), with `compatible(gate, key)` supplied by the caller. `None` for a `Bot`
+/// input.
 pub fn apply(
     l: Lbl,
-    a: &Annotation,
+    kind: Kind,
     gate: Option<SetId>,
     compatible: impl FnOnce(Option<SetId>, SetId) -> bool,
 ) -> Option<(Rule, Contribution)> {
-    use Annotation::{CW, OR, OW};
     use Contribution::{Consumed, NDRead, Taint};
-    Some(match (l, a) {
+    use Kind::{CW, OR, OW};
+    Some(match (l, kind) {
         (Lbl::Bot, _) => return None,
-        (Lbl::Async | Lbl::Run, OR(_)) => (Rule::R1, NDRead(gate)),
-        (Lbl::Seal(_), OR(_)) => (Rule::R1Seal, NDRead(gate)),
-        (Lbl::Async | Lbl::Run, OW(_)) => (Rule::R2, Taint),
-        (Lbl::Inst, CW | OW(_)) => (Rule::R3, Taint),
-        (Lbl::Seal(k), OW(_)) if compatible(gate, k) => (Rule::R4Seal, Consumed(k)),
-        (Lbl::Seal(_), OW(_)) => (Rule::R4, Taint),
+        (Lbl::Async | Lbl::Run, OR) => (Rule::R1, NDRead(gate)),
+        (Lbl::Seal(_), OR) => (Rule::R1Seal, NDRead(gate)),
+        (Lbl::Async | Lbl::Run, OW) => (Rule::R2, Taint),
+        (Lbl::Inst, CW | OW) => (Rule::R3, Taint),
+        (Lbl::Seal(k), OW) if compatible(gate, k) => (Rule::R4Seal, Consumed(k)),
+        (Lbl::Seal(_), OW) => (Rule::R4, Taint),
         (l, _) => (Rule::Pass, Contribution::Label(l)),
     })
 }
@@ -81,7 +122,7 @@ mod tests {
     const G: Option<SetId> = Some(7);
 
     fn run(l: Lbl, a: &Annotation, compat: bool) -> Option<(Rule, Contribution)> {
-        apply(l, a, G, |_, _| compat)
+        apply(l, Kind::of(a), G, |_, _| compat)
     }
 
     #[test]

@@ -482,7 +482,8 @@ impl Ctx {
                 continue;
             }
             seen.insert(name.clone(), k.span);
-            let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
+            let Some(entries) =
+                self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
             else {
                 continue;
             };

@@ -124,19 +124,19 @@ impl Diagnostic {
 
     /// The order in which diagnostics are reported: file, severity (errors first), component,
     /// code, position, and message. Independent of the order of components in the file.
-    pub fn sort_key(&self) -> (String, Severity, String, &'static str, usize, String) {
+    pub fn sort_key(&self) -> (&str, Severity, &str, &'static str, usize, &str) {
         (
-            self.source.name.clone(),
+            &self.source.name,
             self.severity,
-            self.component.clone().unwrap_or_default(),
+            self.component.as_deref().unwrap_or_default(),
             self.code.id,
             self.primary.as_ref().map_or(0, |p| p.span.offset),
-            self.message.clone(),
+            &self.message,
         )
     }
 }
 
 /// Sorts diagnostics into reporting order.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by_cached_key(Diagnostic::sort_key);
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
