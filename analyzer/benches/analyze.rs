@@ -1,5 +1,6 @@
-//! Benchmark of the whole check (`blazes::check_str`: load + analyze + plan + findings) on
-//! generated layered topologies of 1k, 10k, 100k and 1M components (see `topogen`).
+//! Benchmarks of load + analyze + plan (group `plan`) and of the whole check (group `check`:
+//! `blazes::check_str`, findings included) on generated layered topologies of 1k, 10k, 100k and
+//! 1M components (see `topogen`).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -32,34 +33,56 @@ fn sizes() -> Vec<usize> {
     }
 }
 
+/// Configures a group's sampling for topologies of `n` components: from 100k up, one iteration
+/// per sample and 10 samples.
+fn sampling(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, n: usize) {
+    group.throughput(Throughput::Elements(n as u64));
+    if n >= 100_000 {
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 20 } else { 5 }));
+    } else {
+        group.sampling_mode(SamplingMode::Auto);
+        group.sample_size(20);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(5));
+    }
+}
+
+/// Two groups per size: `plan` is the issue's target, load + analyze + plan (the coordination
+/// sites, verified); `check` is everything `blazes lint` computes before printing, findings with
+/// their messages and derivations included (`blazes::check_str`).
 fn check(c: &mut Criterion) {
-    let mut group = c.benchmark_group("check");
     for n in sizes() {
         let yaml = topogen::generate(n);
-        group.throughput(Throughput::Elements(n as u64));
-        if n >= 100_000 {
-            // One iteration per sample, the minimum of 10 samples.
-            group.sampling_mode(SamplingMode::Flat);
-            group.sample_size(10);
-            group.warm_up_time(Duration::from_millis(500));
-            group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 20 } else { 5 }));
-        } else {
-            group.sampling_mode(SamplingMode::Auto);
-            group.sample_size(20);
-            group.warm_up_time(Duration::from_secs(1));
-            group.measurement_time(Duration::from_secs(5));
-        }
+        let mut group = c.benchmark_group("plan");
+        sampling(&mut group, n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
+            b.iter(|| {
+                let topology = match blazes::load::load_str("bench.yaml", yaml) {
+                    Ok(t) => t,
+                    // The generator must produce a valid topology; say so loudly if not.
+                    Err(d) => panic!("the generated topology does not load: {:?}", d.first()),
+                };
+                let analysis = blazes::analyze(&topology);
+                let plan = blazes::plan(&topology, &analysis, blazes::plan::Options::default());
+                (topology, analysis, plan)
+            });
+        });
+        group.finish();
+        let mut group = c.benchmark_group("check");
+        sampling(&mut group, n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
             b.iter(|| {
                 match blazes::check_str("bench.yaml", yaml, &blazes::CheckOptions::default()) {
                     Ok(report) => report,
-                    // The generator must produce a valid topology; say so loudly if not.
                     Err(d) => panic!("the generated topology does not load: {:?}", d.first()),
                 }
             });
         });
+        group.finish();
     }
-    group.finish();
 }
 
 /// `criterion_group!` defines a public function; kept in a private module, it needs no docs.

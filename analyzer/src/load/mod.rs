@@ -1,5 +1,6 @@
 //! Loading topologies: the only stage that reads files.
 
+pub mod fast;
 pub mod flux;
 pub mod rust;
 pub mod tree;

@@ -78,8 +78,19 @@ pub struct ParseFailure {
     pub budget: bool,
 }
 
-/// Parses YAML text into a node tree.
+/// Parses YAML text into a node tree: with the fast parser of [`super::fast`] when the text
+/// lies in its subset, else with serde-saphyr (which also locates every error).
 pub fn parse(text: &str) -> Result<Node, ParseFailure> {
+    parse_with(text, true)
+}
+
+/// Like [`parse`], but always with serde-saphyr, never the fast path: the reference that the
+/// fast parser is tested against.
+pub fn parse_full(text: &str) -> Result<Node, ParseFailure> {
+    parse_with(text, false)
+}
+
+fn parse_with(text: &str, fast: bool) -> Result<Node, ParseFailure> {
     if text.len() > MAX_BYTES {
         return Err(ParseFailure {
             message: format!(
@@ -95,6 +106,9 @@ pub fn parse(text: &str) -> Result<Node, ParseFailure> {
             value: Value::Null,
             span: Span::new(0, 0),
         });
+    }
+    if fast && let Some(root) = super::fast::parse(text) {
+        return Ok(root);
     }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
