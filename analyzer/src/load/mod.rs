@@ -49,7 +49,7 @@ pub fn load_any_str(
                     warnings: l.warnings,
                 });
             }
-            return yaml::load_tree(SourceFile::new(name, text), &root, None).map(|topology| {
+            return yaml::load_tree(SourceFile::new(name, text), root, None).map(|topology| {
                 Loaded {
                     topology,
                     warnings: Vec::new(),

@@ -45,6 +45,14 @@ pub struct Node {
 }
 
 impl Node {
+    /// A null node at `span`.
+    pub fn null(span: Span) -> Node {
+        Node {
+            value: Value::Null,
+            span,
+        }
+    }
+
     /// The scalar text of a string node.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {

@@ -69,13 +69,15 @@ pub(crate) fn load_source(
             ]);
         }
     };
-    load_tree(source, &root, rust)
+    load_tree(source, root, rust)
 }
 
-/// Validates an already parsed topology file (the tree of the first file of `source`).
+/// Validates an already parsed topology file (the tree of the first file of `source`),
+/// consuming the tree: each component's part is freed once the component is built, so a large
+/// file never holds its whole tree and its whole model at once.
 pub(crate) fn load_tree(
     source: Arc<SourceFile>,
-    root: &Node,
+    root: Node,
     rust: Option<Arc<super::rust::RustItems>>,
 ) -> Result<Topology, Vec<Diagnostic>> {
     let mut ctx = Ctx {
@@ -291,13 +293,13 @@ impl Ctx {
         ok.then_some(out)
     }
 
-    fn topology(&mut self, root: &Node) -> Option<Topology> {
+    fn topology(&mut self, mut root: Node) -> Option<Topology> {
         if matches!(root.value, Value::Null) {
             self.error(codes::INVALID_VALUE, root.span, "the file is empty")
                 .help = Some("a topology has a `components:` mapping".into());
             return None;
         }
-        let top = self.mapping(root, TOP_KEYS, &"the topology")?;
+        let top = self.mapping(&root, TOP_KEYS, &"the topology")?;
         let name = top.get("name").and_then(|n| self.string(n, "a name"));
         if let Some(d) = top.get("description") {
             self.string(d, "a description");
@@ -307,115 +309,64 @@ impl Ctx {
             .and_then(|n| self.field_list(n, "`implicit`"))
             .unwrap_or_default();
         let mut fds = top.get("fds").map(|n| self.fds(n)).unwrap_or_default();
-        let Some(components_node) = top.get("components") else {
+        if !top.contains_key("components") {
             self.error(
                 codes::INVALID_VALUE,
                 Span::new(root.span.offset, 0),
                 "the topology has no `components`",
             );
             return None;
-        };
-        let raw = self.raw_components(components_node)?;
-        let index: HashMap<&str, usize> = raw
+        }
+        // Take the components out of the tree (the validated key is the first of its name).
+        let components_node = match &mut root.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some("components"))
+                .map(|(_, v)| std::mem::replace(v, Node::null(v.span))),
+            _ => None,
+        }?;
+        drop(root);
+        let built = self.components(components_node, &implicit, &mut fds)?;
+
+        // References resolve once every component's outputs are known.
+        let index: HashMap<&str, usize> = built
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.name.as_str(), i))
+            .map(|(i, (c, _))| (c.name.as_str(), i))
             .collect();
-
-        // First pass: outputs, so that references can be resolved.
-        let mut components: Vec<Component> = raw
-            .iter()
-            .map(|c| Component {
-                name: c.name.clone(),
-                span: c.span,
-                inputs: Vec::new(),
-                outputs: {
-                    self.current = Some(c.name.clone());
-                    self.outputs(c, &implicit)
-                },
-                paths: Vec::new(),
-                parallelism: 1,
-                replicated: false,
-                allow: Vec::new(),
-            })
-            .collect();
-
-        // Second pass: inputs, annotations and options.
-        for (ci, c) in raw.iter().enumerate() {
+        let mut resolved: Vec<Vec<Port>> = Vec::with_capacity(built.len());
+        let mut complete = true;
+        for (c, froms) in &built {
             self.current = Some(c.name.clone());
-            let inputs = self.inputs(c);
-            for r in inputs {
-                if let Some(port) = self.resolve(&r, &index, &components) {
-                    components[ci].inputs.push(Input {
-                        name: r.name,
-                        span: r.span,
-                        from: port,
-                        from_span: r.from_span,
-                        grouping: r.grouping,
-                        grouping_span: r.grouping_span,
-                    });
+            let mut ports = Vec::with_capacity(froms.len());
+            for r in froms {
+                match self.resolve(r, &index, &built) {
+                    Some(port) => ports.push(port),
+                    None => complete = false,
                 }
             }
-            components[ci].inputs.sort_by(|a, b| a.name.cmp(&b.name));
-            let paths = self.paths(c, &components[ci]);
-            components[ci].paths = paths;
-            if let Some(n) = c.entries.get("parallelism") {
-                match n.value {
-                    Value::Int(p) if p >= 1 && p <= i128::from(u32::MAX) => {
-                        components[ci].parallelism = u32::try_from(p).unwrap_or(u32::MAX);
-                    }
-                    Value::Int(p) if p < 1 => {
-                        self.error(
-                            codes::INVALID_VALUE,
-                            n.span,
-                            "parallelism must be at least 1",
-                        )
-                        .help = Some("a component has at least one instance".into());
-                    }
-                    Value::Int(_) | Value::Float(_) => {
-                        self.error(
-                            codes::INVALID_VALUE,
-                            n.span,
-                            format!("parallelism must be an integer from 1 to {}", u32::MAX),
-                        );
-                    }
-                    _ => self.invalid(n, "a positive integer"),
-                }
-            }
-            if let Some(n) = c.entries.get("replicated") {
-                match n.value {
-                    Value::Bool(b) => components[ci].replicated = b,
-                    _ => self.invalid(n, "`true` or `false`"),
-                }
-            }
-            if let Some(n) = c.entries.get("allow") {
-                components[ci].allow = self.allow(n);
-            }
-            if let Some(n) = c.entries.get("fds") {
-                fds.extend(self.fds(n));
-            }
-            for key in ["description", "reason"] {
-                if let Some(n) = c.entries.get(key) {
-                    self.string(n, "a string");
-                }
-            }
-            if let Some(n) = c.entries.get("rust") {
-                self.rust_item(n, c, &mut components[ci], &implicit);
-            }
-            // Vectors filled one push at a time keep room for four: trim them, since a large
-            // topology holds millions.
-            components[ci].inputs.shrink_to_fit();
-            components[ci].paths.shrink_to_fit();
+            resolved.push(ports);
         }
-        // The raw entries are no longer needed: free them before building the consumer lists.
         drop(index);
-        drop(raw);
-
         self.current = None;
         if self.rust.is_none() {
             let conflicts = super::rust::same_item_conflicts(&self.source, &self.rust_refs);
             self.diags.extend(conflicts);
         }
+        if !complete {
+            // The errors are reported; paths were numbered with every input present.
+            return None;
+        }
+        let mut components: Vec<Component> = built
+            .into_iter()
+            .zip(resolved)
+            .map(|((mut c, _), ports)| {
+                for (input, port) in c.inputs.iter_mut().zip(ports) {
+                    input.from = port;
+                }
+                c
+            })
+            .collect();
 
         // Consumers of each output, in name order.
         let mut consumers: Vec<Vec<Vec<(usize, usize)>>> = components
@@ -443,16 +394,23 @@ impl Ctx {
         })
     }
 
-    /// Component entries, sorted by name; duplicates and bad names reported.
-    fn raw_components<'a>(&mut self, node: &'a Node) -> Option<Vec<RawComponent<'a>>> {
-        let Value::Map(entries) = &node.value else {
-            self.invalid(node, "a mapping of component names to components");
+    /// Builds every component from its entry, consuming the entries one at a time; duplicates
+    /// and bad names are reported. Inputs are built with their producers unresolved: each
+    /// component comes with the `from` references of its inputs, in input order. Sorted by name.
+    fn components(
+        &mut self,
+        node: Node,
+        implicit: &[String],
+        fds: &mut Vec<Fd>,
+    ) -> Option<Vec<(Component, Vec<RawInput>)>> {
+        let Value::Map(entries) = node.value else {
+            self.invalid(&node, "a mapping of component names to components");
             return None;
         };
         let mut seen: HashMap<String, Span> = HashMap::new();
         let mut out = Vec::new();
         for (k, v) in entries {
-            let Some(name) = self.string(k, "a component name") else {
+            let Some(name) = self.string(&k, "a component name") else {
                 continue;
             };
             if !is_component_name(&name) {
@@ -483,18 +441,105 @@ impl Ctx {
             }
             seen.insert(name.clone(), k.span);
             let Some(entries) =
-                self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
+                self.mapping(&v, COMPONENT_KEYS, &format_args!("component `{name}`"))
             else {
                 continue;
             };
-            out.push(RawComponent {
+            let raw = RawComponent {
                 name,
                 span: k.span,
                 entries,
-            });
+            };
+            out.push(self.component(&raw, implicit, fds));
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Some(out)
+    }
+
+    /// Builds one component from its entries (its inputs not yet connected).
+    fn component(
+        &mut self,
+        c: &RawComponent<'_>,
+        implicit: &[String],
+        fds: &mut Vec<Fd>,
+    ) -> (Component, Vec<RawInput>) {
+        self.current = Some(c.name.clone());
+        let mut comp = Component {
+            name: c.name.clone(),
+            span: c.span,
+            inputs: Vec::new(),
+            outputs: self.outputs(c, implicit),
+            paths: Vec::new(),
+            parallelism: 1,
+            replicated: false,
+            allow: Vec::new(),
+        };
+        let mut raw_inputs = self.inputs(c);
+        raw_inputs.sort_by(|a, b| a.name.cmp(&b.name));
+        comp.inputs = raw_inputs
+            .iter_mut()
+            .map(|r| Input {
+                name: std::mem::take(&mut r.name),
+                span: r.span,
+                // Connected by `topology` once every component is built.
+                from: Port {
+                    component: usize::MAX,
+                    output: 0,
+                },
+                from_span: r.from_span,
+                grouping: std::mem::replace(&mut r.grouping, Grouping::Shuffle),
+                grouping_span: r.grouping_span,
+            })
+            .collect();
+        comp.paths = self.paths(c, &comp);
+        if let Some(n) = c.entries.get("parallelism") {
+            match n.value {
+                Value::Int(p) if p >= 1 && p <= i128::from(u32::MAX) => {
+                    comp.parallelism = u32::try_from(p).unwrap_or(u32::MAX);
+                }
+                Value::Int(p) if p < 1 => {
+                    self.error(
+                        codes::INVALID_VALUE,
+                        n.span,
+                        "parallelism must be at least 1",
+                    )
+                    .help = Some("a component has at least one instance".into());
+                }
+                Value::Int(_) | Value::Float(_) => {
+                    self.error(
+                        codes::INVALID_VALUE,
+                        n.span,
+                        format!("parallelism must be an integer from 1 to {}", u32::MAX),
+                    );
+                }
+                _ => self.invalid(n, "a positive integer"),
+            }
+        }
+        if let Some(n) = c.entries.get("replicated") {
+            match n.value {
+                Value::Bool(b) => comp.replicated = b,
+                _ => self.invalid(n, "`true` or `false`"),
+            }
+        }
+        if let Some(n) = c.entries.get("allow") {
+            comp.allow = self.allow(n);
+        }
+        if let Some(n) = c.entries.get("fds") {
+            fds.extend(self.fds(n));
+        }
+        for key in ["description", "reason"] {
+            if let Some(n) = c.entries.get(key) {
+                self.string(n, "a string");
+            }
+        }
+        if let Some(n) = c.entries.get("rust") {
+            self.rust_item(n, c, &mut comp, implicit);
+        }
+        // Vectors filled one push at a time keep room for four: trim them, since a large
+        // topology holds millions.
+        comp.inputs.shrink_to_fit();
+        comp.paths.shrink_to_fit();
+        (comp, raw_inputs)
     }
 
     fn outputs(&mut self, c: &RawComponent<'_>, implicit: &[String]) -> Vec<Output> {
@@ -759,7 +804,7 @@ impl Ctx {
         &mut self,
         r: &RawInput,
         index: &HashMap<&str, usize>,
-        components: &[Component],
+        components: &[(Component, Vec<RawInput>)],
     ) -> Option<Port> {
         let (comp, port) = match r.from.split_once('.') {
             Some((c, p)) => (c, Some(p)),
@@ -775,7 +820,7 @@ impl Ctx {
             d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
             return None;
         };
-        let outs = &components[ci].outputs;
+        let outs = &components[ci].0.outputs;
         match port {
             None if outs.len() == 1 => Some(Port {
                 component: ci,
