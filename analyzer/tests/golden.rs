@@ -166,10 +166,17 @@ fn ad_network_poor_orders_report() {
         &r.topology.source.text[span.offset..span.offset + span.len],
         "OR(id)"
     );
-    assert!(finding.derivation.iter().any(|l| l.contains("rule 1")));
     assert!(
         finding
             .derivation
+            .lines()
+            .iter()
+            .any(|l| l.contains("rule 1"))
+    );
+    assert!(
+        finding
+            .derivation
+            .lines()
             .iter()
             .any(|l| l.contains("R2 gives Inst"))
     );

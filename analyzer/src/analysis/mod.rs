@@ -14,6 +14,7 @@ use lattice::{Interner, Lbl};
 use rules::Rule;
 
 use crate::model::{Port, Topology};
+use crate::report::Derivation;
 
 /// The result of inference: a label and a reason for every output interface.
 #[derive(Clone, Debug)]
@@ -128,8 +129,9 @@ impl Analysis {
     pub fn derivation(&self, t: &Topology, port: Port) -> Vec<String> {
         Derivations::new(t, self)
             .of(port)
-            .iter()
-            .map(|l| l.to_string())
+            .lines()
+            .into_iter()
+            .map(String::from)
             .collect()
     }
 
@@ -278,12 +280,15 @@ impl Analysis {
 }
 
 /// Derivations of many outputs of one analysis. Chains from different outputs share their
-/// upstream part, so each step is rendered once and shared.
+/// upstream part: each step is rendered once, and each chain that ends at a source is built
+/// once and shared by every output downstream of it.
 pub struct Derivations<'a> {
     topology: &'a Topology,
     analysis: &'a Analysis,
     /// Per port: its rendered step and the port upstream of it.
     steps: rustc_hash::FxHashMap<Port, (Arc<str>, Option<Port>)>,
+    /// Per port whose chain ends at a source (not in a loop): the whole chain.
+    chains: rustc_hash::FxHashMap<Port, Derivation>,
 }
 
 impl<'a> Derivations<'a> {
@@ -293,37 +298,61 @@ impl<'a> Derivations<'a> {
             topology,
             analysis,
             steps: rustc_hash::FxHashMap::default(),
+            chains: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// The rendered step of a port and the port upstream of it.
+    fn step(&mut self, p: Port) -> (Arc<str>, Option<Port>) {
+        let (topology, analysis) = (self.topology, self.analysis);
+        self.steps
+            .entry(p)
+            .or_insert_with(|| {
+                let (line, next) = analysis.derivation_step(topology, p);
+                (Arc::from(line), next)
+            })
+            .clone()
     }
 
     /// The derivation of an output's label: the chain of rules from a source to here, one step
     /// per line, source first; a loop ends the chain where it closes.
-    pub fn of(&mut self, port: Port) -> Vec<Arc<str>> {
-        let mut lines = Vec::new();
+    pub fn of(&mut self, port: Port) -> Derivation {
+        // Walk upstream to a port whose chain is known, to a source, or round a loop.
+        let mut walk = Vec::new();
         let mut seen = rustc_hash::FxHashSet::default();
+        let mut start = Derivation::default();
         let mut cur = Some(port);
+        let mut closes = None;
         while let Some(p) = cur {
-            if !seen.insert(p) {
-                lines.push(Arc::from(format!(
-                    "`{}` is fed back into the loop below ({})",
-                    self.topology.port_name(p),
-                    self.analysis.show(self.analysis.lbl(p))
-                )));
+            if let Some(known) = self.chains.get(&p) {
+                start = known.clone();
                 break;
             }
-            let (line, next) = self
-                .steps
-                .entry(p)
-                .or_insert_with(|| {
-                    let (line, next) = self.analysis.derivation_step(self.topology, p);
-                    (Arc::from(line), next)
-                })
-                .clone();
-            lines.push(line);
+            if !seen.insert(p) {
+                closes = Some(p);
+                break;
+            }
+            let (line, next) = self.step(p);
+            walk.push((p, line));
             cur = next;
         }
-        lines.reverse();
-        lines
+        if let Some(p) = closes {
+            // The first line depends on where this walk closes its loop: not shared.
+            let mut d = Derivation::default().then(Arc::from(format!(
+                "`{}` is fed back into the loop below ({})",
+                self.topology.port_name(p),
+                self.analysis.show(self.analysis.lbl(p))
+            )));
+            for (_, line) in walk.into_iter().rev() {
+                d = d.then(line);
+            }
+            return d;
+        }
+        for (p, line) in walk.into_iter().rev() {
+            start = start.then(line);
+            self.chains.insert(p, start.clone());
+        }
+        start
     }
 }
 

@@ -61,7 +61,7 @@ pub fn line(d: &Diagnostic) -> String {
     }
     if !d.derivation.is_empty() {
         message.push_str("\nderivation:");
-        for (i, step) in d.derivation.iter().enumerate() {
+        for (i, step) in d.derivation.lines().into_iter().enumerate() {
             let _ = write!(message, "\n  {}. {step}", i + 1);
         }
     }

@@ -64,7 +64,7 @@ pub fn render_with(
         }
         if !d.derivation.is_empty() {
             out.push_str("  derivation:\n");
-            for (i, line) in d.derivation.iter().enumerate() {
+            for (i, line) in d.derivation.lines().into_iter().enumerate() {
                 let _ = writeln!(out, "    {}. {line}", i + 1);
             }
         }

@@ -168,7 +168,7 @@ impl From<&Diagnostic> for Finding {
                     message: m.text.clone(),
                 })
                 .collect(),
-            derivation: d.derivation.iter().map(|l| l.to_string()).collect(),
+            derivation: d.derivation.lines().into_iter().map(String::from).collect(),
             witness: None,
         }
     }

@@ -15,6 +15,67 @@ use serde::Serialize;
 use crate::model::{SourceFile, Span};
 pub use codes::Code;
 
+/// The chain of rule steps that gave a label, one line per step, source first.
+///
+/// A persistent list: the derivations of a topology's outputs share their upstream steps, so a
+/// finding holds one pointer however long its chain.
+#[derive(Clone, Debug, Default)]
+pub struct Derivation(Option<Arc<Link>>);
+
+/// One step of a [`Derivation`] and the steps before it.
+#[derive(Debug)]
+struct Link {
+    line: Arc<str>,
+    before: Derivation,
+    len: usize,
+}
+
+impl Derivation {
+    /// This derivation followed by one more step.
+    pub fn then(&self, line: Arc<str>) -> Derivation {
+        Derivation(Some(Arc::new(Link {
+            line,
+            before: self.clone(),
+            len: self.len() + 1,
+        })))
+    }
+
+    /// The number of steps.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |l| l.len)
+    }
+
+    /// True when there is no step.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The steps, source first.
+    pub fn lines(&self) -> Vec<&str> {
+        let mut lines = Vec::with_capacity(self.len());
+        let mut at = &self.0;
+        while let Some(link) = at {
+            lines.push(&*link.line);
+            at = &link.before.0;
+        }
+        lines.reverse();
+        lines
+    }
+}
+
+impl Drop for Derivation {
+    /// Drops a long chain link by link, without recursing once per step.
+    fn drop(&mut self) {
+        let mut next = self.0.take();
+        while let Some(link) = next {
+            match Arc::try_unwrap(link) {
+                Ok(mut link) => next = link.before.0.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,7 +125,7 @@ pub struct Diagnostic {
     /// The remedy or a suggestion.
     pub help: Option<String>,
     /// The chain of rules from a source to here, one step per line.
-    pub derivation: Vec<Arc<str>>,
+    pub derivation: Derivation,
     /// The file the spans point into.
     pub source: Arc<SourceFile>,
 }
@@ -80,7 +141,7 @@ impl Diagnostic {
             primary: None,
             secondary: Vec::new(),
             help: None,
-            derivation: Vec::new(),
+            derivation: Derivation::default(),
             source: Arc::clone(source),
         }
     }
@@ -139,4 +200,35 @@ impl Diagnostic {
 /// Sorts diagnostics into reporting order.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivations_share_their_upstream_steps() {
+        let source = Derivation::default().then("source".into());
+        let a = source.then("a".into()).then("a2".into());
+        let b = source.then("b".into());
+        assert_eq!(a.lines(), ["source", "a", "a2"]);
+        assert_eq!(b.lines(), ["source", "b"]);
+        assert_eq!((a.len(), b.len()), (3, 2));
+        assert!(Derivation::default().is_empty() && !b.is_empty());
+        drop(source);
+        // The shared step outlives the handle it was built from.
+        assert_eq!(b.lines()[0], "source");
+    }
+
+    #[test]
+    fn a_long_derivation_drops_without_deep_recursion() {
+        let mut d = Derivation::default();
+        for _ in 0..1_000_000 {
+            d = d.then("step".into());
+        }
+        let shared = d.clone();
+        drop(d);
+        assert_eq!(shared.len(), 1_000_000);
+        drop(shared);
+    }
 }

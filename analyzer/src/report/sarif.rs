@@ -129,10 +129,7 @@ fn result(entry: &Entry<'_>) -> Value {
         properties.insert("remedy".into(), json!(h));
     }
     if !d.derivation.is_empty() {
-        properties.insert(
-            "derivation".into(),
-            json!(d.derivation.iter().map(|l| &**l).collect::<Vec<&str>>()),
-        );
+        properties.insert("derivation".into(), json!(d.derivation.lines()));
     }
     let mut r = json!({
         "ruleId": d.code.id,
