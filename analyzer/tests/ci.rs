@@ -66,16 +66,16 @@ fn yaml_to_json(text: &str) -> Value {
         match &n.value {
             Y::Null => Value::Null,
             Y::Bool(b) => Value::Bool(*b),
-            Y::Int(i) => i64::try_from(*i).map_or_else(|_| Value::from(*i as f64), Value::from),
+            Y::Int(i) => Value::from(*i),
             Y::Float(f) => Value::from(*f),
-            Y::Str(s) => Value::String(s.clone()),
+            Y::Str(s) => Value::String(s.to_string()),
             Y::Seq(items) => Value::Array(items.iter().map(conv).collect()),
             Y::Map(entries) => Value::Object(
                 entries
                     .iter()
                     .map(|(k, v)| {
                         let key = match &k.value {
-                            Y::Str(s) => s.clone(),
+                            Y::Str(s) => s.to_string(),
                             Y::Int(i) => i.to_string(),
                             Y::Bool(b) => b.to_string(),
                             _ => String::new(),

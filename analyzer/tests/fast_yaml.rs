@@ -702,7 +702,7 @@ fn fast_parser_speed() {
     let text = topogen::generate(n);
     let mb = text.len() as f64 / 1e6;
     // Wall and CPU seconds of `f`, median of 5 runs (its result dropped outside the timing).
-    let time = |f: &dyn Fn() -> Node| {
+    fn time<'t>(f: &dyn Fn() -> Node<'t>) -> (f64, f64) {
         let (mut walls, mut cpus) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             let (start, cpu) = (std::time::Instant::now(), cpu_time());
@@ -718,7 +718,7 @@ fn fast_parser_speed() {
             v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
         };
         (median(&mut walls), median(&mut cpus))
-    };
+    }
     let (wall, cpu) = time(&|| fast::parse(&text).unwrap());
     println!(
         "fast::parse of {mb:.1} MB, median of 5: {wall:.3} s wall ({:.0} MB/s), {cpu:.3} s CPU \

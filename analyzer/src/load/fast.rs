@@ -27,6 +27,7 @@
 
 use super::tree::{MAX_DEPTH, Node, Value};
 use crate::model::Span;
+use std::borrow::Cow;
 
 /// Deepest nesting of collections built here; deeper documents go to the full parser, which
 /// enforces its depth budget (and the margin keeps the two from ever disagreeing at the edge).
@@ -38,7 +39,7 @@ const KEY_LIMIT: usize = 1000;
 
 /// Parses `text` if it lies in the fast subset, giving exactly the tree `tree::parse` gives;
 /// `None` when it does not (the caller then uses the full parser).
-pub fn parse(text: &str) -> Option<Node> {
+pub fn parse(text: &str) -> Option<Node<'_>> {
     if !printable(text) {
         return None;
     }
@@ -166,12 +167,12 @@ struct Parser<'a> {
     events: usize,
     /// Items of the flow sequences being built, innermost last (block collections, which may
     /// be long, grow their own vectors).
-    items: Vec<Node>,
+    items: Vec<Node<'a>>,
     /// Entries of the flow mappings being built, innermost last.
-    entries: Vec<(Node, Node)>,
+    entries: Vec<(Node<'a>, Node<'a>)>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// The byte at `i`, 0 past the end.
     fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
@@ -256,7 +257,7 @@ impl Parser<'_> {
     }
 
     /// A node, counted for the budgets.
-    fn node(&mut self, value: Value, offset: usize, len: usize) -> Node {
+    fn node(&mut self, value: Value<'a>, offset: usize, len: usize) -> Node<'a> {
         self.nodes += 1;
         self.events += 1;
         Node {
@@ -266,13 +267,13 @@ impl Parser<'_> {
     }
 
     /// A null for an omitted value, at `offset`.
-    fn null(&mut self, offset: usize) -> Node {
+    fn null(&mut self, offset: usize) -> Node<'a> {
         self.node(Value::Null, offset, 0)
     }
 
     /// Closes a collection that starts at `offset` (with the length the full parser gives it
     /// before `cover_children`): it covers its children and a closing bracket right after them.
-    fn collection(&mut self, value: Value, offset: usize, len: usize) -> Node {
+    fn collection(&mut self, value: Value<'a>, offset: usize, len: usize) -> Node<'a> {
         self.depth -= 1;
         // The end event (`node` counts the start).
         self.events += 1;
@@ -311,7 +312,7 @@ impl Parser<'_> {
 
     /// A block mapping whose keys are at indentation `n`, at its first key, or after it when
     /// `first` gives that key and the position of its `:`.
-    fn block_map(&mut self, n: usize, first: Option<(Node, usize)>) -> Option<Node> {
+    fn block_map(&mut self, n: usize, first: Option<(Node<'a>, usize)>) -> Option<Node<'a>> {
         self.enter()?;
         let mut entries = Vec::new();
         let mut first = first;
@@ -334,7 +335,7 @@ impl Parser<'_> {
     }
 
     /// A key of a block mapping and its `:`, returning the key and where the `:` is.
-    fn block_key(&mut self) -> Option<(Node, usize)> {
+    fn block_key(&mut self) -> Option<(Node<'a>, usize)> {
         let key = self.scalar(false)?;
         self.skip_spaces();
         if self.peek() != b':' || !is_blank(self.at(self.pos + 1)) {
@@ -350,7 +351,7 @@ impl Parser<'_> {
 
     /// The value after the `:` (at `colon`) of a key at indentation `n`; leaves the position at
     /// the next line with content.
-    fn map_value(&mut self, n: usize, colon: usize) -> Option<Node> {
+    fn map_value(&mut self, n: usize, colon: usize) -> Option<Node<'a>> {
         self.skip_spaces();
         let c = self.peek();
         if c == b'#' || is_eol(c) {
@@ -374,7 +375,7 @@ impl Parser<'_> {
     }
 
     /// A block collection on its own lines at indentation `n` (a scalar there is refused).
-    fn block_node(&mut self, n: usize) -> Option<Node> {
+    fn block_node(&mut self, n: usize) -> Option<Node<'a>> {
         if self.at_dash() {
             self.block_seq(n, false)
         } else {
@@ -384,7 +385,7 @@ impl Parser<'_> {
 
     /// A block sequence whose `-` are at indentation `n`, at its first `-`; `indentless` when
     /// it is at the indentation of its parent key (which changes where it starts).
-    fn block_seq(&mut self, n: usize, indentless: bool) -> Option<Node> {
+    fn block_seq(&mut self, n: usize, indentless: bool) -> Option<Node<'a>> {
         self.enter()?;
         let mut items = Vec::new();
         let dash = self.pos;
@@ -448,7 +449,7 @@ impl Parser<'_> {
     }
 
     /// A flow collection on one line, at its `[` or `{`.
-    fn flow(&mut self) -> Option<Node> {
+    fn flow(&mut self) -> Option<Node<'a>> {
         self.enter()?;
         let open = self.pos;
         let is_seq = self.peek() == b'[';
@@ -514,7 +515,7 @@ impl Parser<'_> {
     }
 
     /// An item of a flow collection: a nested flow collection or a scalar.
-    fn flow_item(&mut self) -> Option<Node> {
+    fn flow_item(&mut self) -> Option<Node<'a>> {
         match self.peek() {
             b'[' | b'{' => self.flow(),
             _ => self.scalar(true),
@@ -523,7 +524,7 @@ impl Parser<'_> {
 
     /// A single-line scalar at the position (`flow` for flow context), leaving the position
     /// right after it.
-    fn scalar(&mut self, flow: bool) -> Option<Node> {
+    fn scalar(&mut self, flow: bool) -> Option<Node<'a>> {
         match self.peek() {
             b'"' => self.double_quoted(),
             b'\'' => self.single_quoted(),
@@ -532,7 +533,7 @@ impl Parser<'_> {
     }
 
     /// A plain scalar, resolved as the full parser resolves it.
-    fn plain(&mut self, flow: bool) -> Option<Node> {
+    fn plain(&mut self, flow: bool) -> Option<Node<'a>> {
         let start = self.pos;
         match self.peek() {
             // A sign only before a digit (then an integer or refused).
@@ -589,7 +590,7 @@ impl Parser<'_> {
     }
 
     /// A single-quoted scalar (`''` is a quote) on one line.
-    fn single_quoted(&mut self) -> Option<Node> {
+    fn single_quoted(&mut self) -> Option<Node<'a>> {
         let start = self.pos;
         let mut i = start + 1;
         let mut seg = i;
@@ -614,7 +615,7 @@ impl Parser<'_> {
 
     /// A double-quoted scalar on one line, with the escapes `\"`, `\\`, `\/`, `\n`, `\t` and
     /// `\r` only.
-    fn double_quoted(&mut self) -> Option<Node> {
+    fn double_quoted(&mut self) -> Option<Node<'a>> {
         let start = self.pos;
         let mut i = start + 1;
         let mut seg = i;
@@ -648,20 +649,20 @@ impl Parser<'_> {
     }
 
     /// The text of a quoted scalar: what was unescaped so far and the rest up to the quote.
-    fn unquoted(&self, owned: Option<String>, seg: usize, end: usize) -> Option<String> {
+    fn unquoted(&self, owned: Option<String>, seg: usize, end: usize) -> Option<Cow<'a, str>> {
         let rest = self.text.get(seg..end)?;
         Some(match owned {
             Some(mut s) => {
                 s.push_str(rest);
-                s
+                Cow::Owned(s)
             }
-            None => rest.to_string(),
+            None => Cow::Borrowed(rest),
         })
     }
 }
 
 /// The value of a plain scalar, `None` when the fast path does not resolve it for sure.
-fn resolve(s: &str) -> Option<Value> {
+fn resolve(s: &str) -> Option<Value<'_>> {
     let b = s.as_bytes();
     match b.first()? {
         b'0'..=b'9' | b'-' => int(b).map(Value::Int),
@@ -672,10 +673,10 @@ fn resolve(s: &str) -> Option<Value> {
             "~" | "null" | "Null" | "NULL" => Value::Null,
             _ => match bool11(s) {
                 Some(v) => Value::Bool(v),
-                None => Value::Str(s.to_string()),
+                None => Value::Str(Cow::Borrowed(s)),
             },
         }),
-        _ => Some(Value::Str(s.to_string())),
+        _ => Some(Value::Str(Cow::Borrowed(s))),
     }
 }
 
@@ -694,7 +695,7 @@ fn bool11(s: &str) -> Option<bool> {
 
 /// A decimal integer in its plain spelling: an optional `-`, then `0` or up to 18 digits not
 /// starting with 0 (so it fits any integer type the full parser may use).
-fn int(b: &[u8]) -> Option<i128> {
+fn int(b: &[u8]) -> Option<i64> {
     let (negative, digits) = match b.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, b),
@@ -709,7 +710,7 @@ fn int(b: &[u8]) -> Option<i128> {
     }
     let magnitude = digits
         .iter()
-        .fold(0i128, |v, d| v * 10 + i128::from(d - b'0'));
+        .fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -720,7 +721,7 @@ mod tests {
 
     /// The fast tree of `text`, checked against the full parser's (by their `Debug` forms,
     /// which show every value and span exactly).
-    fn fast(text: &str) -> Node {
+    fn fast(text: &str) -> Node<'_> {
         let fast = parse(text).unwrap_or_else(|| panic!("not taken: {text:?}"));
         let full = tree::parse_full(text).unwrap();
         assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{text:?}");
@@ -731,14 +732,14 @@ mod tests {
         (node.span.offset, node.span.len)
     }
 
-    fn entries(node: &Node) -> &[(Node, Node)] {
+    fn entries<'a>(node: &'a Node<'a>) -> &'a [(Node<'a>, Node<'a>)] {
         match &node.value {
             Value::Map(entries) => entries,
             other => panic!("not a mapping: {other:?}"),
         }
     }
 
-    fn items(node: &Node) -> &[Node] {
+    fn items<'a>(node: &'a Node<'a>) -> &'a [Node<'a>] {
         match &node.value {
             Value::Seq(items) => items,
             other => panic!("not a sequence: {other:?}"),

@@ -161,7 +161,8 @@ pub fn load_str(name: &str, text: &str, options: &Options) -> Result<Loaded, Vec
     let mut include_errors: Vec<(usize, Span, String)> = Vec::new();
     while let Some((index, depth, _)) = queue.pop() {
         let text = files[index].1.clone();
-        match tree::parse(&text) {
+        // Flux trees outlive their texts (includes are merged): they own their strings.
+        match tree::parse(&text).map(Node::into_owned) {
             Ok(root) => {
                 let includes = includes_of(&root);
                 docs.push((index, Some(root)));
@@ -304,7 +305,7 @@ fn relocate(node: &mut Node, span: Span) {
 }
 
 /// The value of a key in a mapping node.
-fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+fn get<'a>(node: &'a Node<'a>, key: &str) -> Option<&'a Node<'a>> {
     match &node.value {
         Value::Map(entries) => entries
             .iter()
@@ -318,7 +319,7 @@ fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
 struct Vertex<'a> {
     id: String,
     span: Span,
-    node: &'a Node,
+    node: &'a Node<'a>,
     spout: bool,
 }
 
@@ -334,10 +335,10 @@ struct Stream {
 
 /// The merged document: vertices, streams and `blazes` config entries, in file order.
 struct Merged<'a> {
-    name: Option<&'a Node>,
+    name: Option<&'a Node<'a>>,
     vertices: Vec<Vertex<'a>>,
     streams: Vec<Stream>,
-    config: Vec<(&'a Node, &'a Node)>,
+    config: Vec<(&'a Node<'a>, &'a Node<'a>)>,
 }
 
 struct Loader<'o> {
@@ -373,12 +374,12 @@ impl Loader<'_> {
                     .get(node.span.offset..)
                     .is_some_and(|t| t.starts_with('"') || t.starts_with('\''));
                 let span = node.span;
-                match tree::parse(&replaced) {
+                match tree::parse(&replaced).map(Node::into_owned) {
                     Ok(mut parsed) if !quoted && !matches!(parsed.value, Value::Null) => {
                         relocate(&mut parsed, span);
                         *node = parsed;
                     }
-                    _ => node.value = Value::Str(replaced),
+                    _ => node.value = Value::Str(replaced.into()),
                 }
             }
             Value::Seq(items) => items.iter_mut().for_each(|n| self.substitute(n, text)),
@@ -995,7 +996,7 @@ fn prop(k: &Node) -> String {
 /// A scalar as text (strings, numbers and booleans).
 fn scalar(n: &Node) -> Option<String> {
     match &n.value {
-        Value::Str(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.to_string()),
         Value::Int(i) => Some(i.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Float(f) => Some(f.to_string()),

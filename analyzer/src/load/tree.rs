@@ -4,6 +4,7 @@
 //! so that every error (unknown key, wrong type, bad reference) can point at the exact node and
 //! suggest a fix, and so that several errors are reported in one run.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -16,40 +17,62 @@ pub const MAX_BYTES: usize = 256 * 1024 * 1024;
 /// Deepest nesting of collections accepted.
 pub const MAX_DEPTH: usize = 64;
 
-/// A YAML value.
+/// A YAML value; its strings borrow from the text they were read from whenever they can.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub enum Value<'a> {
     /// `~`, `null` or nothing.
     Null,
     /// `true` / `false`.
     Bool(bool),
     /// An integer.
-    Int(i128),
+    Int(i64),
     /// A float.
     Float(f64),
     /// Any other scalar.
-    Str(String),
+    Str(Cow<'a, str>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A mapping, in file order.
-    Map(Vec<(Node, Node)>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
 /// A value with the span where it is written.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     /// The value.
-    pub value: Value,
+    pub value: Value<'a>,
     /// Where it is written.
     pub span: Span,
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// A null node at `span`.
-    pub fn null(span: Span) -> Node {
+    pub fn null(span: Span) -> Node<'a> {
         Node {
             value: Value::Null,
             span,
+        }
+    }
+
+    /// The same tree owning all its strings, free of the text it was read from.
+    pub fn into_owned(self) -> Node<'static> {
+        let value = match self.value {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(i) => Value::Int(i),
+            Value::Float(f) => Value::Float(f),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Seq(items) => Value::Seq(items.into_iter().map(Node::into_owned).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
+        };
+        Node {
+            value,
+            span: self.span,
         }
     }
 
@@ -88,17 +111,17 @@ pub struct ParseFailure {
 
 /// Parses YAML text into a node tree: with the fast parser of [`super::fast`] when the text
 /// lies in its subset, else with serde-saphyr (which also locates every error).
-pub fn parse(text: &str) -> Result<Node, ParseFailure> {
+pub fn parse(text: &str) -> Result<Node<'_>, ParseFailure> {
     parse_with(text, true)
 }
 
 /// Like [`parse`], but always with serde-saphyr, never the fast path: the reference that the
 /// fast parser is tested against.
-pub fn parse_full(text: &str) -> Result<Node, ParseFailure> {
+pub fn parse_full(text: &str) -> Result<Node<'_>, ParseFailure> {
     parse_with(text, false)
 }
 
-fn parse_with(text: &str, fast: bool) -> Result<Node, ParseFailure> {
+fn parse_with(text: &str, fast: bool) -> Result<Node<'_>, ParseFailure> {
     if text.len() > MAX_BYTES {
         return Err(ParseFailure {
             message: format!(
@@ -133,7 +156,7 @@ fn parse_with(text: &str, fast: bool) -> Result<Node, ParseFailure> {
     budget.max_depth = MAX_DEPTH;
     budget.max_documents = 1;
     options.budget = Some(budget);
-    serde_saphyr::from_str_with_options::<Spanned<Value>>(text, options)
+    serde_saphyr::from_str_with_options::<Spanned<Value<'static>>>(text, options)
         .map(|root| {
             let mut root = pending(root);
             cover_children(&mut root, text);
@@ -279,7 +302,7 @@ fn line_col_span(text: &str, line: u64, column: u64) -> Span {
 
 struct ValueVisitor;
 
-impl<'de> Deserialize<'de> for Value {
+impl<'de> Deserialize<'de> for Value<'static> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ValueVisitor)
     }
@@ -287,7 +310,7 @@ impl<'de> Deserialize<'de> for Value {
 
 /// A child node as serde-saphyr hands it over, with its location.
 #[derive(Debug, Clone)]
-struct RawNode(Spanned<Value>);
+struct RawNode(Spanned<Value<'static>>);
 
 impl<'de> Deserialize<'de> for RawNode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -296,45 +319,46 @@ impl<'de> Deserialize<'de> for RawNode {
 }
 
 impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
+    type Value = Value<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Value<'static>, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Int(v.into()))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Value<'static>, E> {
         Ok(Value::Int(v))
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        Ok(i128::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    // Integers beyond 64 bits (no topology value comes near them) are kept as numbers.
+    fn visit_u64<E>(self, v: u64) -> Result<Value<'static>, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+    fn visit_i128<E>(self, v: i128) -> Result<Value<'static>, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value<'static>, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value<'static>, E> {
         Ok(Value::Float(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
+    fn visit_str<E>(self, v: &str) -> Result<Value<'static>, E> {
+        Ok(Value::Str(Cow::Owned(v.to_string())))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+    fn visit_string<E>(self, v: String) -> Result<Value<'static>, E> {
+        Ok(Value::Str(Cow::Owned(v)))
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E>(self) -> Result<Value<'static>, E> {
         Ok(Value::Null)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
+    fn visit_none<E>(self) -> Result<Value<'static>, E> {
         Ok(Value::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value<'static>, D::Error> {
         d.deserialize_any(ValueVisitor)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'static>, A::Error> {
         let mut items = Vec::new();
         while let Some(RawNode(item)) = seq.next_element::<RawNode>()? {
             items.push(pending(item));
@@ -344,7 +368,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         items.shrink_to_fit();
         Ok(Value::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'static>, A::Error> {
         let mut entries = Vec::new();
         while let Some(RawNode(k)) = map.next_key::<RawNode>()? {
             let RawNode(v) = map.next_value::<RawNode>()?;
@@ -356,7 +380,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 /// Converts a located value into a node; parsing from a `&str` always yields byte offsets.
-fn pending(s: Spanned<Value>) -> Node {
+fn pending(s: Spanned<Value<'static>>) -> Node<'static> {
     let span = s.referenced.span();
     let to_usize = |v: Option<u64>| v.and_then(|v| usize::try_from(v).ok()).unwrap_or(0);
     Node {

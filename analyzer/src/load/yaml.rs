@@ -69,7 +69,7 @@ pub(crate) fn load_source(
             ]);
         }
     };
-    load_tree(source, root, rust)
+    load_tree(Arc::clone(&source), root, rust)
 }
 
 /// Validates an already parsed topology file (the tree of the first file of `source`),
@@ -127,10 +127,10 @@ struct RawComponent<'a> {
 /// The entries of a validated mapping by key (keys are distinct): a short list, since a
 /// mapping has a handful of keys and a large topology has millions of mappings.
 #[derive(Default)]
-struct Entries<'a>(Vec<(&'a str, &'a Node)>);
+struct Entries<'a>(Vec<(&'a str, &'a Node<'a>)>);
 
 impl<'a> Entries<'a> {
-    fn get(&self, key: &str) -> Option<&'a Node> {
+    fn get(&self, key: &str) -> Option<&'a Node<'a>> {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 
@@ -176,7 +176,7 @@ impl Ctx {
     /// Checks a mapping's keys against the allowed ones and returns its entries by key.
     fn mapping<'a>(
         &mut self,
-        node: &'a Node,
+        node: &'a Node<'a>,
         allowed: &[&str],
         what: &dyn std::fmt::Display,
     ) -> Option<Entries<'a>> {
@@ -231,7 +231,7 @@ impl Ctx {
 
     fn string(&mut self, node: &Node, what: &str) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => {
@@ -494,7 +494,7 @@ impl Ctx {
         comp.paths = self.paths(c, &comp);
         if let Some(n) = c.entries.get("parallelism") {
             match n.value {
-                Value::Int(p) if p >= 1 && p <= i128::from(u32::MAX) => {
+                Value::Int(p) if p >= 1 && p <= i64::from(u32::MAX) => {
                     comp.parallelism = u32::try_from(p).unwrap_or(u32::MAX);
                 }
                 Value::Int(p) if p < 1 => {
@@ -865,13 +865,13 @@ impl Ctx {
     fn annotation(&mut self, node: &Node) -> Option<Arc<Annotation>> {
         match &node.value {
             Value::Str(s) => {
-                if let Some(a) = self.labels.get(s.as_str()) {
+                if let Some(a) = self.labels.get(&**s) {
                     return Some(Arc::clone(a));
                 }
                 match Annotation::parse(s) {
                     Ok(a) => {
                         let a = Arc::new(a);
-                        self.labels.insert(s.clone(), Arc::clone(&a));
+                        self.labels.insert(s.to_string(), Arc::clone(&a));
                         Some(a)
                     }
                     Err(e) => {
