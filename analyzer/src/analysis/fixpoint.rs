@@ -126,6 +126,8 @@ pub struct Tables {
     pub interner: Interner,
     /// First port index of each component, and the number of ports at the end.
     pub base: Vec<usize>,
+    /// The component of each port.
+    owner: Vec<u32>,
     /// First path of each component in `paths`, and the number of paths at the end.
     path_start: Vec<u32>,
     /// Every path, component by component.
@@ -158,6 +160,16 @@ impl Tables {
     /// The interned gate of path `path` of component `c` (`None` for `*` or confluent).
     pub fn gate(&self, c: usize, path: usize) -> Option<SetId> {
         self.paths[self.path_start[c] as usize + path].gate
+    }
+
+    /// The port feeding path `path` of component `c`.
+    pub fn path_source(&self, c: usize, path: usize) -> Port {
+        let from = self.paths[self.path_start[c] as usize + path].from as usize;
+        let component = self.owner[from] as usize;
+        Port {
+            component,
+            output: from - self.base[component],
+        }
     }
 
     /// The components that consume an output of `c` (with repeats).
@@ -221,6 +233,10 @@ impl<'t> Solver<'t> {
             }
         }
         base.push(declared.len());
+        let mut owner = Vec::with_capacity(declared.len());
+        for (c, comp) in topology.components.iter().enumerate() {
+            owner.extend(std::iter::repeat_n(small(c), comp.outputs.len()));
+        }
         // Few distinct gates are written, on many paths: intern each once.
         let mut interned: std::collections::HashMap<&Gate, Option<SetId>> =
             std::collections::HashMap::new();
@@ -278,6 +294,7 @@ impl<'t> Solver<'t> {
             tables: Tables {
                 interner,
                 base,
+                owner,
                 path_start,
                 paths,
                 flags,

@@ -50,7 +50,8 @@ pub fn naive_labels(topology: &Topology) -> Vec<Label> {
 }
 
 impl Analysis {
-    fn index(&self, p: Port) -> usize {
+    /// The index of a port among all ports, component by component.
+    pub fn port_index(&self, p: Port) -> usize {
         self.tables.base[p.component] + p.output
     }
 
@@ -80,7 +81,7 @@ impl Analysis {
 
     /// The inference label of an output (`Bot` when no source reaches it).
     pub fn lbl(&self, p: Port) -> Lbl {
-        self.state.labels[self.index(p)]
+        self.state.labels[self.port_index(p)]
     }
 
     /// The external label of an output; an unreached stream reads as `Async`.
@@ -99,7 +100,19 @@ impl Analysis {
 
     /// Why an output has its label.
     pub fn why(&self, p: Port) -> Why {
-        self.state.whys[self.index(p)]
+        self.state.whys[self.port_index(p)]
+    }
+
+    /// Where an output's label was passed on from unchanged (rule p): the output feeding its
+    /// deciding path; `None` when some other step decided it.
+    pub fn passed_from(&self, p: Port) -> Option<Port> {
+        match self.why(p) {
+            Why {
+                step: Step::Pass,
+                path: Some(path),
+            } => Some(self.tables.path_source(p.component, path as usize)),
+            _ => None,
+        }
     }
 
     /// The remedy applied to a component when this analysis verified a plan.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use blazes_annotations::Label;
 
-use crate::analysis::{Analysis, Event, Ordering, Step, originates};
+use crate::analysis::{Analysis, Event, Ordering, originates};
 use crate::model::{Port, Topology};
 
 /// Planning choices.
@@ -113,6 +113,12 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             .collect();
     }
 
+    // Declared fields by port index, read once rather than through the model at every step.
+    let port_fields: Vec<Option<&[String]>> = t
+        .components
+        .iter()
+        .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
+        .collect();
     let mut sites = Vec::new();
     for (&c, paths) in &origins {
         sites.push(Site {
@@ -120,7 +126,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             kind: SiteKind::Order {
                 strategy: strategy(c),
                 paths: paths.iter().copied().collect(),
-                seals: seal_suggestions(t, a, c, paths),
+                seals: seal_suggestions(t, a, &port_fields, c, paths),
             },
         });
     }
@@ -204,11 +210,13 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
 fn seal_suggestions(
     t: &Topology,
     a: &Analysis,
+    port_fields: &[Option<&[String]>],
     c: usize,
     paths: &BTreeSet<usize>,
 ) -> Vec<SealSuggestion> {
     let comp = &t.components[c];
     let mut out: Vec<SealSuggestion> = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     for &pi in paths {
         let path = &comp.paths[pi];
         let Some(blazes_annotations::Gate::Fields(gate)) = path.annotation.gate() else {
@@ -239,32 +247,28 @@ fn seal_suggestions(
                 .collect()
         };
         for (input, own) in inputs {
-            let mut fields: BTreeSet<String> = gate
+            // The gate's fields (sorted, as the gate is), narrowed along the walk.
+            let mut fields: Vec<&str> = gate
                 .iter()
                 .filter(|f| own.is_none_or(|o| o.contains(*f)))
-                .cloned()
+                .map(String::as_str)
                 .collect();
             if fields.is_empty() {
                 continue;
             }
             let mut port = comp.inputs[input].from;
             let mut dropped_at = None;
-            let mut seen = BTreeSet::new();
+            seen.clear();
             loop {
-                let pc = &t.components[port.component];
-                if let Some(declared) = &pc.outputs[port.output].fields {
-                    fields.retain(|f| declared.contains(f) || t.implicit.contains(f));
+                if let Some(declared) = port_fields[a.port_index(port)] {
+                    fields.retain(|f| {
+                        declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
+                    });
                     if fields.is_empty() && dropped_at.is_none() {
                         dropped_at = Some(port);
                     }
                 }
-                let why = a.why(port);
-                let next = match (why.step, why.path) {
-                    (Step::Pass, Some(p)) if seen.insert(port) => {
-                        Some(pc.inputs[pc.paths[p as usize].input].from)
-                    }
-                    _ => None,
-                };
+                let next = a.passed_from(port).filter(|_| seen.insert(port));
                 match next {
                     Some(n) if n.component != c && !fields.is_empty() => port = n,
                     _ => break,
@@ -274,7 +278,7 @@ fn seal_suggestions(
             if !out.iter().any(|s| s.port == port) {
                 out.push(SealSuggestion {
                     port,
-                    fields: fields.into_iter().collect(),
+                    fields: fields.into_iter().map(String::from).collect(),
                 });
             }
         }
