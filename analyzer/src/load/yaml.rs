@@ -139,6 +139,9 @@ impl<'a> Entries<'a> {
     }
 }
 
+/// A component built from its entry, with the `from` references of its inputs.
+type Built = (Component, Vec<RawInput>);
+
 /// An input as written.
 struct RawInput {
     name: String,
@@ -326,28 +329,23 @@ impl Ctx {
             _ => None,
         }?;
         drop(root);
-        let built = self.components(components_node, &implicit, &mut fds)?;
+        let mut built = self.components(components_node, &implicit, &mut fds)?;
+        // Components are numbered in name order; `order` lists them by file position.
+        let mut order: Vec<usize> = (0..built.len()).collect();
+        let name_of = |i: usize| built[i].as_ref().map_or("", |(c, _)| c.name.as_str());
+        order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
 
         // References resolve once every component's outputs are known.
-        let index: HashMap<&str, usize> = built
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| (c.name.as_str(), i))
-            .collect();
-        let mut resolved: Vec<Vec<Port>> = Vec::with_capacity(built.len());
+        let mut resolved: Vec<Port> = Vec::new();
         let mut complete = true;
-        for (c, froms) in &built {
-            self.current = Some(c.name.clone());
-            let mut ports = Vec::with_capacity(froms.len());
+        for (c, froms) in built.iter().flatten() {
             for r in froms {
-                match self.resolve(r, &index, &built) {
-                    Some(port) => ports.push(port),
+                match self.resolve(r, &c.name, &built, &order) {
+                    Some(port) => resolved.push(port),
                     None => complete = false,
                 }
             }
-            resolved.push(ports);
         }
-        drop(index);
         self.current = None;
         if self.rust.is_none() {
             let conflicts = super::rust::same_item_conflicts(&self.source, &self.rust_refs);
@@ -357,31 +355,41 @@ impl Ctx {
             // The errors are reported; paths were numbered with every input present.
             return None;
         }
-        let mut components: Vec<Component> = built
-            .into_iter()
-            .zip(resolved)
-            .map(|((mut c, _), ports)| {
-                for (input, port) in c.inputs.iter_mut().zip(ports) {
-                    input.from = port;
-                }
-                c
-            })
-            .collect();
-
-        // Consumers of each output, in name order.
-        let mut consumers: Vec<Vec<Vec<(usize, usize)>>> = components
-            .iter()
-            .map(|c| vec![Vec::new(); c.outputs.len()])
-            .collect();
-        for (ci, c) in components.iter().enumerate() {
-            for (ii, input) in c.inputs.iter().enumerate() {
-                consumers[input.from.component][input.from.output].push((ci, ii));
+        // Connect the inputs (in file order, as resolved), then move each component once into
+        // its place in name order.
+        let mut resolved = resolved.into_iter();
+        for (c, _) in built.iter_mut().flatten() {
+            for (input, port) in c.inputs.iter_mut().zip(&mut resolved) {
+                input.from = port;
             }
         }
-        for (c, outs) in components.iter_mut().zip(consumers) {
-            for (o, mut cons) in c.outputs.iter_mut().zip(outs) {
-                cons.shrink_to_fit();
-                o.consumers = cons;
+        let mut components: Vec<Component> = order
+            .iter()
+            .filter_map(|&i| built[i].take().map(|(c, _)| c))
+            .collect();
+        drop(built);
+
+        // Consumers of each output, in name order, in vectors of the exact size.
+        let mut counts: Vec<Vec<usize>> = components
+            .iter()
+            .map(|c| vec![0; c.outputs.len()])
+            .collect();
+        for c in &components {
+            for input in &c.inputs {
+                counts[input.from.component][input.from.output] += 1;
+            }
+        }
+        for (c, counts) in components.iter_mut().zip(counts) {
+            for (o, n) in c.outputs.iter_mut().zip(counts) {
+                o.consumers = Vec::with_capacity(n);
+            }
+        }
+        for ci in 0..components.len() {
+            for ii in 0..components[ci].inputs.len() {
+                let from = components[ci].inputs[ii].from;
+                components[from.component].outputs[from.output]
+                    .consumers
+                    .push((ci, ii));
             }
         }
 
@@ -396,19 +404,19 @@ impl Ctx {
 
     /// Builds every component from its entry, consuming the entries one at a time; duplicates
     /// and bad names are reported. Inputs are built with their producers unresolved: each
-    /// component comes with the `from` references of its inputs, in input order. Sorted by name.
+    /// component comes with the `from` references of its inputs, in input order. In file order.
     fn components(
         &mut self,
         node: Node,
         implicit: &[String],
         fds: &mut Vec<Fd>,
-    ) -> Option<Vec<(Component, Vec<RawInput>)>> {
+    ) -> Option<Vec<Option<Built>>> {
         let Value::Map(entries) = node.value else {
             self.invalid(&node, "a mapping of component names to components");
             return None;
         };
-        let mut seen: HashMap<String, Span> = HashMap::new();
-        let mut out = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::with_capacity(entries.len());
+        let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let Some(name) = self.string(&k, "a component name") else {
                 continue;
@@ -450,9 +458,8 @@ impl Ctx {
                 span: k.span,
                 entries,
             };
-            out.push(self.component(&raw, implicit, fds));
+            out.push(Some(self.component(&raw, implicit, fds)));
         }
-        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Some(out)
     }
 
@@ -803,15 +810,26 @@ impl Ctx {
     fn resolve(
         &mut self,
         r: &RawInput,
-        index: &HashMap<&str, usize>,
-        components: &[(Component, Vec<RawInput>)],
+        consumer: &str,
+        built: &[Option<Built>],
+        order: &[usize],
     ) -> Option<Port> {
+        let component = |i: usize| built[order[i]].as_ref().map(|(c, _)| c);
         let (comp, port) = match r.from.split_once('.') {
             Some((c, p)) => (c, Some(p)),
             None => (r.from.as_str(), None),
         };
-        let Some(&ci) = index.get(comp) else {
-            let names: Vec<&str> = index.keys().copied().collect();
+        let found = order.binary_search_by(|&i| {
+            built[i]
+                .as_ref()
+                .map_or("", |(c, _)| c.name.as_str())
+                .cmp(comp)
+        });
+        let Some((ci, target)) = found.ok().and_then(|ci| Some((ci, component(ci)?))) else {
+            self.current = Some(consumer.to_string());
+            let names: Vec<&str> = (0..order.len())
+                .filter_map(|i| component(i).map(|c| c.name.as_str()))
+                .collect();
             let d = self.error(
                 codes::DANGLING_REFERENCE,
                 r.from_span,
@@ -820,7 +838,7 @@ impl Ctx {
             d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
             return None;
         };
-        let outs = &components[ci].0.outputs;
+        let outs = &target.outputs;
         match port {
             None if outs.len() == 1 => Some(Port {
                 component: ci,
@@ -831,6 +849,7 @@ impl Ctx {
                     .iter()
                     .map(|o| format!("`{comp}.{}`", o.name))
                     .collect();
+                self.current = Some(consumer.to_string());
                 self.error(
                     codes::DANGLING_REFERENCE,
                     r.from_span,
@@ -846,6 +865,7 @@ impl Ctx {
                 }),
                 None => {
                     let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
+                    self.current = Some(consumer.to_string());
                     let d = self.error(
                         codes::DANGLING_REFERENCE,
                         r.from_span,
