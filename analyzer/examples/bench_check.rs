@@ -1,4 +1,4 @@
-//! Runs `blazes::check_str` once on a generated layered topology (the one the `analyze`
+//! Runs `blazes::check_string` once on a generated layered topology (the one the `analyze`
 //! benchmark uses) and prints the time of each stage and the peak resident memory after each, for
 //! measuring the performance targets:
 //!
@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Options after the size: `--stages` times load, analyze, plan and findings separately instead
-//! of one `check_str` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
+//! of one `check_string` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
 //! YAML into the node tree; `--write FILE` writes the YAML and exits. Times are wall and CPU time
 //! (the latter is steadier on a busy machine); "peak RSS" is reset after the text is generated,
 //! so it is the peak of what follows, the generated text included.
@@ -87,7 +87,7 @@ fn main() {
     if args.iter().any(|a| a == "--parse-only") {
         let t = start();
         let root = blazes::load::tree::parse(&yaml).expect("parse");
-        report("yaml parse (serde-saphyr)", t);
+        report("yaml parse", t);
         drop(root);
         return;
     }
@@ -95,9 +95,10 @@ fn main() {
     if !stages {
         let resettable = reset_peak();
         let t = start();
-        let report_value = blazes::check_str("bench.yaml", &yaml, &blazes::CheckOptions::default())
-            .unwrap_or_else(|d| panic!("generated topology does not load: {:?}", d.first()));
-        report("check_str (load+analyze+plan)", t);
+        let report_value =
+            blazes::check_string("bench.yaml", yaml, &blazes::CheckOptions::default())
+                .unwrap_or_else(|d| panic!("generated topology does not load: {:?}", d.first()));
+        report("check_string (load+analyze+plan+findings)", t);
         println!(
             "  {} components, {} findings, {} sites{}",
             report_value.topology.components.len(),
@@ -124,7 +125,7 @@ fn main() {
     reset_peak();
     let options = blazes::CheckOptions::default();
     let t = start();
-    let topology = blazes::load::load_str("bench.yaml", &yaml).expect("load");
+    let topology = blazes::load::load_string("bench.yaml", yaml).expect("load");
     report("  load (parse+validate)", t);
     if until == "load" {
         return;

@@ -88,8 +88,18 @@ pub fn check_str(
     yaml: &str,
     options: &CheckOptions,
 ) -> Result<Report, Vec<Diagnostic>> {
+    check_string(name, yaml.to_string(), options)
+}
+
+/// Like [`check_str`], taking the text, which the report keeps as the source of its
+/// diagnostics (rather than a copy of it).
+pub fn check_string(
+    name: &str,
+    yaml: String,
+    options: &CheckOptions,
+) -> Result<Report, Vec<Diagnostic>> {
     Ok(check_loaded(
-        load::load_any_str(name, yaml, &load::flux::Options::default())?,
+        load::load_any_string(name, yaml, &load::flux::Options::default())?,
         options,
     ))
 }

@@ -6,6 +6,8 @@ pub mod rust;
 pub mod tree;
 pub mod yaml;
 
+use std::sync::Arc;
+
 use crate::model::{SourceFile, Span, Topology};
 use crate::report::{Diagnostic, codes};
 
@@ -20,7 +22,12 @@ pub fn load_path(path: &str) -> Result<Topology, Vec<Diagnostic>> {
         return rust::load_crate(path);
     }
     let (name, text) = read_text(path)?;
-    load_str(&name, &text)
+    load_string(&name, text)
+}
+
+/// Like [`load_str`], keeping `text` as the source of the diagnostics rather than a copy of it.
+pub fn load_string(name: &str, text: String) -> Result<Topology, Vec<Diagnostic>> {
+    yaml::load_source(SourceFile::new(name, text), None)
 }
 
 /// A loaded topology and the findings of its loader (a Flux bolt without annotation).
@@ -39,25 +46,34 @@ pub fn load_any_str(
     text: &str,
     flux_options: &flux::Options,
 ) -> Result<Loaded, Vec<Diagnostic>> {
-    if flux::may_be_flux(text) {
+    load_any_string(name, text.to_string(), flux_options)
+}
+
+/// Like [`load_any_str`], keeping `text` as the source of the diagnostics rather than a copy
+/// of it (a large file is held once).
+pub fn load_any_string(
+    name: &str,
+    text: String,
+    flux_options: &flux::Options,
+) -> Result<Loaded, Vec<Diagnostic>> {
+    let source = SourceFile::new(name, text);
+    if flux::may_be_flux(&source.text) {
         // Parse once: a Flux file goes to the Flux loader (which substitutes `${…}` and reads
         // its own text), anything else is validated from this tree without a second parse.
-        if let Ok(root) = tree::parse(text) {
+        if let Ok(root) = tree::parse(&source.text) {
             if flux::is_flux(&root) {
-                return flux::load_str(name, text, flux_options).map(|l| Loaded {
+                return flux::load_str(name, &source.text, flux_options).map(|l| Loaded {
                     topology: l.topology,
                     warnings: l.warnings,
                 });
             }
-            return yaml::load_tree(SourceFile::new(name, text), root, None).map(|topology| {
-                Loaded {
-                    topology,
-                    warnings: Vec::new(),
-                }
+            return yaml::load_tree(Arc::clone(&source), root, None).map(|topology| Loaded {
+                topology,
+                warnings: Vec::new(),
             });
         }
     }
-    load_str(name, text).map(|topology| Loaded {
+    yaml::load_source(source, None).map(|topology| Loaded {
         topology,
         warnings: Vec::new(),
     })
@@ -83,7 +99,7 @@ pub fn load_path_with(path: &str, flux_options: &flux::Options) -> Result<Loaded
         );
     }
     let (name, text) = read_text(path)?;
-    load_any_str(&name, &text, &options)
+    load_any_string(&name, text, &options)
 }
 
 /// Reads a file (or standard input for `-`) as UTF-8 text under the size limit, returning the
