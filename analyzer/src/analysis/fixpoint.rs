@@ -548,12 +548,14 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
+    let mut members = Vec::new();
     for pos in 0..dirty.len() {
         if !std::mem::take(&mut dirty[pos]) {
             continue;
         }
         let s = solver.tables.order[pos];
-        let members = solver.tables.sccs.members(s).to_vec();
+        members.clear();
+        members.extend_from_slice(solver.tables.sccs.members(s));
         for &c in &members {
             touched[c] = true;
         }

@@ -369,18 +369,22 @@ impl Ctx {
             .collect();
         drop(built);
 
-        // Consumers of each output, in name order, in vectors of the exact size.
-        let mut counts: Vec<Vec<usize>> = components
-            .iter()
-            .map(|c| vec![0; c.outputs.len()])
-            .collect();
+        // Consumers of each output, in name order, in vectors of the exact size (counted per
+        // port, the ports of a component numbered from `first[component]`).
+        let mut first = Vec::with_capacity(components.len());
+        let mut ports = 0;
+        for c in &components {
+            first.push(ports);
+            ports += c.outputs.len();
+        }
+        let mut counts = vec![0usize; ports];
         for c in &components {
             for input in &c.inputs {
-                counts[input.from.component][input.from.output] += 1;
+                counts[first[input.from.component] + input.from.output] += 1;
             }
         }
-        for (c, counts) in components.iter_mut().zip(counts) {
-            for (o, n) in c.outputs.iter_mut().zip(counts) {
+        for (c, &start) in components.iter_mut().zip(&first) {
+            for (o, &n) in c.outputs.iter_mut().zip(&counts[start..]) {
                 o.consumers = Vec::with_capacity(n);
             }
         }

@@ -104,11 +104,11 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let mut added: Vec<(usize, Ordering)> = origins.keys().map(|&c| (c, strategy(c))).collect();
     while !added.is_empty() {
         after = after.reorder(t, &added);
-        let before: BTreeSet<usize> = origins.keys().copied().collect();
         collect_origins(&after, &mut origins);
+        // The new origins are the ones no ordering covers yet.
         added = origins
             .keys()
-            .filter(|c| !before.contains(c))
+            .filter(|&&c| after.ordering(c).is_none())
             .map(|&c| (c, strategy(c)))
             .collect();
     }
