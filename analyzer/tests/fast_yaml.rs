@@ -51,20 +51,102 @@ fn difference(a: &Node, b: &Node, path: &str) -> Option<String> {
     }
 }
 
-/// Checks the contract on `text` (a fast tree is the full parser's tree) and tells whether the
-/// fast parser took it.
+/// Checks the contract on `text` (a fast tree is the full parser's tree; streaming the
+/// `components` entries gives the same entries and the rest of the same tree; loading in one
+/// pass gives what loading in two steps gives) and tells whether the fast parser took it.
 fn check(text: &str) -> Result<bool, String> {
+    let streamed = check_streaming(text)?;
     let Some(fast) = fast::parse(text) else {
         return Ok(false);
     };
     match tree::parse_full(text) {
         Ok(full) => match difference(&fast, &full, "root") {
-            None => Ok(true),
-            Some(d) => Err(format!("fast and full trees differ on {text:?}: {d}")),
+            None => {}
+            Some(d) => return Err(format!("fast and full trees differ on {text:?}: {d}")),
         },
-        Err(e) => Err(format!(
-            "the fast parser accepts {text:?}, the full parser fails: {}",
-            e.message
+        Err(e) => {
+            return Err(format!(
+                "the fast parser accepts {text:?}, the full parser fails: {}",
+                e.message
+            ));
+        }
+    }
+    if streamed {
+        let one_pass = format!("{:?}", blazes::load::load_str("t.yaml", text));
+        let two_steps = format!(
+            "{:?}",
+            blazes::load::yaml::load_str_two_step("t.yaml", text)
+        );
+        if one_pass != two_steps {
+            return Err(format!(
+                "loading {text:?} in one pass gives\n{one_pass}\nin two steps\n{two_steps}"
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// Checks `fast::parse_streaming` against `fast::parse` on `text`: both take it or neither does;
+/// the sink receives exactly the entries of the root's first `components` block mapping, each
+/// with the root entries before it; the tree returned is the whole tree with those entries
+/// taken out. Tells whether entries were streamed.
+fn check_streaming(text: &str) -> Result<bool, String> {
+    let mut got: Vec<(usize, Node, Node)> = Vec::new();
+    let streamed = fast::parse_streaming(text, "components", &mut |prefix, k, v| {
+        got.push((prefix.len(), k, v));
+    });
+    let (root, at, mut whole) = match (streamed, fast::parse(text)) {
+        (Some((root, at)), Some(whole)) => (root, at, whole),
+        // The entries handed over before giving up are discarded by the caller.
+        (None, None) => return Ok(false),
+        _ => return Err(format!("one fast parse takes {text:?}, the other does not")),
+    };
+    let Some(at) = at else {
+        return match (got.is_empty(), difference(&root, &whole, "root")) {
+            (true, None) => Ok(false),
+            (_, d) => Err(format!(
+                "nothing streamed from {text:?}, yet: {d:?}, {got:?}"
+            )),
+        };
+    };
+    let Value::Map(entries) = &mut whole.value else {
+        return Err(format!(
+            "streamed from a root that is not a mapping: {text:?}"
+        ));
+    };
+    let first = entries
+        .iter()
+        .position(|(k, _)| k.as_str() == Some("components"));
+    if first != Some(at) {
+        return Err(format!(
+            "streamed entry {at}, not the first `components`, in {text:?}"
+        ));
+    }
+    let Value::Map(expected) = std::mem::replace(&mut entries[at].1.value, Value::Map(Vec::new()))
+    else {
+        return Err(format!(
+            "streamed a value that is not a mapping in {text:?}"
+        ));
+    };
+    if expected.len() != got.len() {
+        return Err(format!(
+            "{} entries streamed of {} in {text:?}",
+            got.len(),
+            expected.len()
+        ));
+    }
+    for (i, ((k, v), (prefix, gk, gv))) in expected.iter().zip(&got).enumerate() {
+        if let Some(d) = difference(k, gk, &format!("key {i}"))
+            .or_else(|| difference(v, gv, &format!("value {i}")))
+            .or_else(|| (*prefix != at).then(|| format!("prefix of {prefix}, not {at}")))
+        {
+            return Err(format!("streamed entry differs in {text:?}: {d}"));
+        }
+    }
+    match difference(&root, &whole, "root") {
+        None => Ok(true),
+        Some(d) => Err(format!(
+            "the tree left by streaming differs in {text:?}: {d}"
         )),
     }
 }
@@ -146,6 +228,33 @@ fn fast_parser_takes_every_example_topology() {
             "{} is not taken by the fast parser",
             path.display()
         );
+        assert_eq!(
+            check_streaming(&text),
+            Ok(true),
+            "{} is not loaded in one pass",
+            path.display()
+        );
+    }
+}
+
+/// Layouts where one-pass loading must not simply build components as they come (`implicit`
+/// or `fds` after `components`, errors at the root and in components, repeated keys, a
+/// reference to a component that is written but invalid): the result is the two-step one.
+#[test]
+fn one_pass_loading_equals_two_steps_on_awkward_layouts() {
+    for text in [
+        "components:\n  a: { outputs: { out: { fields: [id], seal: [time] } } }\nimplicit: [time]\n",
+        "implicit: [time]\ncomponents:\n  a: { outputs: { out: { seal: [time] } } }\nimplicit: [id]\n",
+        "fds: [{ from: [a], to: [b] }]\ncomponents:\n  x: {}\nfds: []\n",
+        "name: [1]\ncomponents:\n  a: { label: CX }\n",
+        "components:\n  a: { label: CX }\nname: [1]\nbogus: 1\n",
+        "components:\n  a: {}\ncomponents:\n  b: {}\n",
+        "components:\n  a: 3\n  b: { inputs: { i: a } }\n",
+        "components:\n  a: {}\n  a: {}\n  b: { inputs: { i: a } }\n",
+        "components:\n  a: {}\n  1: {}\n  b c: {}\n",
+    ] {
+        assert_eq!(check(text), Ok(true), "{text:?}");
+        assert_eq!(check_streaming(text), Ok(true), "{text:?} is not streamed");
     }
 }
 

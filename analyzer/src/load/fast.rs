@@ -40,10 +40,37 @@ const KEY_LIMIT: usize = 1000;
 /// Parses `text` if it lies in the fast subset, giving exactly the tree `tree::parse` gives;
 /// `None` when it does not (the caller then uses the full parser).
 pub fn parse(text: &str) -> Option<Node<'_>> {
+    run(text, None).map(|(root, _)| root)
+}
+
+/// Receives the entries of a streamed mapping, one at a time: the root entries before the
+/// streamed key, then the key and the value of the entry.
+pub type Sink<'a, 's> = dyn FnMut(&[(Node<'a>, Node<'a>)], Node<'a>, Node<'a>) + 's;
+
+/// Like [`parse`], but the entries of the root mapping's first `key` are handed to `sink` as
+/// they are parsed instead of being kept, when its value is a block mapping: so a large mapping
+/// never exists as a whole tree. In the tree returned that value is an empty mapping (with the
+/// span the whole one has), and the index of its entry in the root comes with the tree (`None`
+/// when nothing was streamed). When this returns `None`, entries may already have been handed
+/// over: the caller discards what it built from them.
+pub fn parse_streaming<'a, 's>(
+    text: &'a str,
+    key: &'s str,
+    sink: &'s mut Sink<'a, 's>,
+) -> Option<(Node<'a>, Option<usize>)> {
+    run(text, Some((key, sink)))
+}
+
+fn run<'a, 's>(
+    text: &'a str,
+    stream: Option<(&'s str, &'s mut Sink<'a, 's>)>,
+) -> Option<(Node<'a>, Option<usize>)> {
     if !printable(text) {
         return None;
     }
     let mut p = Parser {
+        stream,
+        streamed: None,
         text,
         b: text.as_bytes(),
         pos: 0,
@@ -72,7 +99,7 @@ pub fn parse(text: &str) -> Option<Node<'_>> {
     if p.pos < p.b.len() || !p.within_budget() {
         return None;
     }
-    Some(root)
+    Some((root, p.streamed))
 }
 
 /// True when the text holds only characters the fast path takes as they are: no control
@@ -150,7 +177,11 @@ fn is_flow_indicator(c: u8) -> bool {
 
 /// The parser's state: a position in the text, the start of its line, and counters for the
 /// budgets of the full parser.
-struct Parser<'a> {
+struct Parser<'a, 's> {
+    /// The root key whose entries go to the sink instead of the tree, and the sink.
+    stream: Option<(&'s str, &'s mut Sink<'a, 's>)>,
+    /// Index in the root mapping of the streamed entry, once streamed.
+    streamed: Option<usize>,
     /// The text.
     text: &'a str,
     /// The text's bytes.
@@ -172,7 +203,7 @@ struct Parser<'a> {
     entries: Vec<(Node<'a>, Node<'a>)>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     /// The byte at `i`, 0 past the end.
     fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
@@ -274,15 +305,26 @@ impl<'a> Parser<'a> {
     /// Closes a collection that starts at `offset` (with the length the full parser gives it
     /// before `cover_children`): it covers its children and a closing bracket right after them.
     fn collection(&mut self, value: Value<'a>, offset: usize, len: usize) -> Node<'a> {
+        // Children follow one another in the text, so the last one ends last.
+        let last = match &value {
+            Value::Seq(items) => items.last().map(|item| item.span),
+            Value::Map(entries) => entries.last().map(|(_, v)| v.span),
+            _ => None,
+        };
+        self.close(value, offset, len, last)
+    }
+
+    /// Closes a collection whose last child (if any) is at `last`; see [`Parser::collection`].
+    fn close(
+        &mut self,
+        value: Value<'a>,
+        offset: usize,
+        len: usize,
+        last: Option<Span>,
+    ) -> Node<'a> {
         self.depth -= 1;
         // The end event (`node` counts the start).
         self.events += 1;
-        // Children follow one another in the text, so the last one ends last.
-        let last = match &value {
-            Value::Seq(items) => items.last().map(|item| &item.span),
-            Value::Map(entries) => entries.last().map(|(_, v)| &v.span),
-            _ => None,
-        };
         let mut end = last.map_or(0, |s| s.offset + s.len).max(offset + len);
         let close = match self.at(offset) {
             b'[' => Some(b']'),
@@ -322,7 +364,10 @@ impl<'a> Parser<'a> {
                 Some(kc) => kc,
                 None => self.block_key()?,
             };
-            let value = self.map_value(n, colon)?;
+            let stream = matches!(&self.stream, Some((name, _)) if self.depth == 1
+                && self.streamed.is_none()
+                && key.as_str() == Some(*name));
+            let value = self.map_value(n, colon, stream.then_some(entries.as_slice()))?;
             entries.push((key, value));
             match self.indent() {
                 Some(i) if i == n => {}
@@ -332,6 +377,34 @@ impl<'a> Parser<'a> {
         }
         entries.shrink_to_fit();
         Some(self.collection(Value::Map(entries), start, 0))
+    }
+
+    /// A block mapping like [`Parser::block_map`] (at its first key), whose entries go to the
+    /// sink; it comes back empty, with the span of the whole. `prefix` holds the root entries
+    /// before it, and gives the index of its entry.
+    fn block_map_streamed(
+        &mut self,
+        n: usize,
+        prefix: &[(Node<'a>, Node<'a>)],
+    ) -> Option<Node<'a>> {
+        self.enter()?;
+        self.streamed = Some(prefix.len());
+        let start = self.pos;
+        let mut last;
+        loop {
+            let (key, colon) = self.block_key()?;
+            let value = self.map_value(n, colon, None)?;
+            last = value.span;
+            if let Some((_, sink)) = self.stream.as_mut() {
+                sink(prefix, key, value);
+            }
+            match self.indent() {
+                Some(i) if i == n => {}
+                Some(i) if i > n => return None,
+                _ => break,
+            }
+        }
+        Some(self.close(Value::Map(Vec::new()), start, 0, Some(last)))
     }
 
     /// A key of a block mapping and its `:`, returning the key and where the `:` is.
@@ -351,14 +424,24 @@ impl<'a> Parser<'a> {
 
     /// The value after the `:` (at `colon`) of a key at indentation `n`; leaves the position at
     /// the next line with content.
-    fn map_value(&mut self, n: usize, colon: usize) -> Option<Node<'a>> {
+    ///
+    /// With `stream` (the root entries before this one), a block mapping value is streamed.
+    fn map_value(
+        &mut self,
+        n: usize,
+        colon: usize,
+        stream: Option<&[(Node<'a>, Node<'a>)]>,
+    ) -> Option<Node<'a>> {
         self.skip_spaces();
         let c = self.peek();
         if c == b'#' || is_eol(c) {
             self.end_line()?;
             self.next_line();
             match self.indent() {
-                Some(i) if i > n => self.block_node(i),
+                Some(i) if i > n => match stream {
+                    Some(prefix) if !self.at_dash() => self.block_map_streamed(i, prefix),
+                    _ => self.block_node(i),
+                },
                 Some(i) if i == n && self.at_dash() => self.block_seq(n, true),
                 _ => Some(self.null(colon)),
             }

@@ -1,6 +1,7 @@
 //! The SPEC §8 topology format: validates a YAML node tree into a [`Topology`], collecting every
 //! error as a located [`Diagnostic`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -56,20 +57,77 @@ pub(crate) fn load_source(
     rust: Option<Arc<super::rust::RustItems>>,
 ) -> Result<Topology, Vec<Diagnostic>> {
     let text = source.text.get(source.file_range(0)).unwrap_or("");
-    let root = match tree::parse(text) {
-        Ok(root) => root,
-        Err(f) => {
-            let code = if f.budget {
-                codes::RESOURCE_LIMIT
-            } else {
-                codes::YAML_SYNTAX
-            };
-            return Err(vec![
-                Diagnostic::new(code, &source, f.message).at(f.span, ""),
-            ]);
-        }
+    if let Some(result) = load_streamed(&source, text, rust.clone()) {
+        return result;
+    }
+    match tree::parse(text) {
+        Ok(root) => load_tree(Arc::clone(&source), root, rust),
+        Err(f) => Err(parse_failure(&source, f)),
+    }
+}
+
+/// Loads YAML text in two steps, never in one pass: the whole tree, parsed by serde-saphyr,
+/// then validated. The reference that [`load_str`] is tested against.
+#[doc(hidden)]
+pub fn load_str_two_step(name: &str, text: &str) -> Result<Topology, Vec<Diagnostic>> {
+    let source = SourceFile::new(name, text);
+    match tree::parse_full(&source.text) {
+        Ok(root) => load_tree(Arc::clone(&source), root, None),
+        Err(f) => Err(parse_failure(&source, f)),
+    }
+}
+
+/// The error of a file that does not parse.
+fn parse_failure(source: &Arc<SourceFile>, f: tree::ParseFailure) -> Vec<Diagnostic> {
+    let code = if f.budget {
+        codes::RESOURCE_LIMIT
+    } else {
+        codes::YAML_SYNTAX
     };
-    load_tree(Arc::clone(&source), root, rust)
+    vec![Diagnostic::new(code, source, f.message).at(f.span, "")]
+}
+
+/// Loads a file of the fast parser's subset in one pass, building each component as soon as
+/// its entry is parsed: the tree of the `components` mapping, the bulk of a large file, never
+/// exists as a whole. `None` when this does not apply: the file is outside the fast subset, or
+/// its `implicit` or `fds` (which components are built with) come after `components`. The
+/// caller then parses and validates in two steps, which gives the same result for the files
+/// taken here (the same entries reach the same validation, in the same order).
+fn load_streamed(
+    source: &Arc<SourceFile>,
+    text: &str,
+    rust: Option<Arc<super::rust::RustItems>>,
+) -> Option<Result<Topology, Vec<Diagnostic>>> {
+    if text.len() > tree::MAX_BYTES {
+        return None;
+    }
+    let mut ctx = Ctx::new(Arc::clone(source), rust);
+    let mut building = None;
+    let (root, at) = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
+        let building = building.get_or_insert_with(|| {
+            let top = Entries(
+                prefix
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?, v)))
+                    .collect(),
+            );
+            ctx.building(&top)
+        });
+        ctx.add_component(building, k, v);
+    })?;
+    let (building, at) = (building?, at?);
+    let Value::Map(entries) = &root.value else {
+        return None;
+    };
+    let key = |i: usize| entries.get(i).and_then(|(k, _)| k.as_str());
+    let first = (0..entries.len()).find(|&i| key(i) == Some("components"));
+    if first != Some(at)
+        || (at + 1..entries.len()).any(|i| matches!(key(i), Some("implicit" | "fds")))
+    {
+        return None;
+    }
+    let topology = ctx.topology(root, Some(building));
+    Some(ctx.finish(topology))
 }
 
 /// Validates an already parsed topology file (the tree of the first file of `source`),
@@ -80,24 +138,9 @@ pub(crate) fn load_tree(
     root: Node,
     rust: Option<Arc<super::rust::RustItems>>,
 ) -> Result<Topology, Vec<Diagnostic>> {
-    let mut ctx = Ctx {
-        source: Arc::clone(&source),
-        diags: Vec::new(),
-        current: None,
-        rust,
-        rust_refs: Vec::new(),
-        labels: HashMap::new(),
-        field_lists: std::collections::HashSet::new(),
-    };
-    let topology = ctx.topology(root);
-    match topology {
-        Some(t) if ctx.diags.is_empty() => Ok(t),
-        _ => {
-            let mut diags = ctx.diags;
-            crate::report::sort(&mut diags);
-            Err(diags)
-        }
-    }
+    let mut ctx = Ctx::new(source, rust);
+    let topology = ctx.topology(root, None);
+    ctx.finish(topology)
 }
 
 struct Ctx {
@@ -139,8 +182,83 @@ impl<'a> Entries<'a> {
     }
 }
 
-/// A component built from its entry, with the `from` references of its inputs.
-type Built = (Component, Vec<RawInput>);
+/// Every component name written, with its span and, when its component was built, its file
+/// position.
+type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<usize>)>;
+
+/// The components built so far, and what they are built with.
+struct Building<'t> {
+    /// The components, in file order, their inputs not yet connected.
+    built: Vec<Component>,
+    /// Every component name written.
+    names: Names<'t>,
+    /// The references of the inputs, component after component in file order, each
+    /// component's in input order.
+    refs: Refs,
+    /// The topology's `implicit` fields.
+    implicit: Vec<String>,
+    /// The topology's functional dependencies, and then those declared by components.
+    fds: Vec<Fd>,
+}
+
+/// The producer references of inputs, as written, in one buffer (a large topology has millions).
+#[derive(Default)]
+struct Refs {
+    /// The references' text, end to end.
+    text: String,
+    /// Where each reference ends in `text` (it starts where the previous one ends), and where
+    /// it is written in the file.
+    refs: Vec<(usize, Span)>,
+}
+
+impl Refs {
+    fn push(&mut self, from: &str, span: Span) {
+        self.text.push_str(from);
+        self.refs.push((self.text.len(), span));
+    }
+
+    fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    /// The `i`-th reference and its span.
+    fn get(&self, i: usize) -> (&str, Span) {
+        let start = i.checked_sub(1).map_or(0, |p| self.refs[p].0);
+        let (end, span) = self.refs[i];
+        (&self.text[start..end], span)
+    }
+}
+
+/// Puts `items[i]` at position `rank[i]` for every `i`, in place, following the permutation's
+/// cycles (`rank` is a permutation of the positions).
+fn permute<T>(items: &mut [T], mut rank: Vec<usize>) {
+    for i in 0..items.len() {
+        // Place what is at `i` until `i` holds its own item.
+        while rank[i] != i {
+            let r = rank[i];
+            items.swap(i, r);
+            rank.swap(i, r);
+        }
+    }
+}
+
+/// How references find their component: by name to file position, then to name-order number.
+struct Index<'n, 't> {
+    names: &'n Names<'t>,
+    /// Name-order number of each file position.
+    rank: &'n [usize],
+    /// File position of each name-order number.
+    order: &'n [usize],
+}
+
+/// The first eight bytes of a name, zero-padded, as a number that sorts the way the bytes do
+/// (names hold no zero byte, so a shorter name sorts first as it should).
+fn name_prefix(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(8);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
 
 /// An input as written.
 struct RawInput {
@@ -153,6 +271,30 @@ struct RawInput {
 }
 
 impl Ctx {
+    fn new(source: Arc<SourceFile>, rust: Option<Arc<super::rust::RustItems>>) -> Self {
+        Ctx {
+            source,
+            diags: Vec::new(),
+            current: None,
+            rust,
+            rust_refs: Vec::new(),
+            labels: HashMap::new(),
+            field_lists: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The topology, or every error found (in order).
+    fn finish(self, topology: Option<Topology>) -> Result<Topology, Vec<Diagnostic>> {
+        match topology {
+            Some(t) if self.diags.is_empty() => Ok(t),
+            _ => {
+                let mut diags = self.diags;
+                crate::report::sort(&mut diags);
+                Err(diags)
+            }
+        }
+    }
+
     fn error(
         &mut self,
         code: &'static crate::report::Code,
@@ -296,7 +438,15 @@ impl Ctx {
         ok.then_some(out)
     }
 
-    fn topology(&mut self, mut root: Node) -> Option<Topology> {
+    /// Validates the topology; its components come from `streamed` when they were built while
+    /// the file was parsed (see [`load_streamed`]), else from the tree.
+    fn topology<'t>(
+        &mut self,
+        mut root: Node<'t>,
+        streamed: Option<Building<'t>>,
+    ) -> Option<Topology> {
+        // Components built as parsed leave their name here; the topology's own errors have none.
+        self.current = None;
         if matches!(root.value, Value::Null) {
             self.error(codes::INVALID_VALUE, root.span, "the file is empty")
                 .help = Some("a topology has a `components:` mapping".into());
@@ -307,45 +457,73 @@ impl Ctx {
         if let Some(d) = top.get("description") {
             self.string(d, "a description");
         }
-        let implicit = top
-            .get("implicit")
-            .and_then(|n| self.field_list(n, "`implicit`"))
-            .unwrap_or_default();
-        let mut fds = top.get("fds").map(|n| self.fds(n)).unwrap_or_default();
-        if !top.contains_key("components") {
-            self.error(
-                codes::INVALID_VALUE,
-                Span::new(root.span.offset, 0),
-                "the topology has no `components`",
-            );
-            return None;
+        let building = match streamed {
+            Some(building) => building,
+            None => {
+                let mut building = self.building(&top);
+                if !top.contains_key("components") {
+                    self.error(
+                        codes::INVALID_VALUE,
+                        Span::new(root.span.offset, 0),
+                        "the topology has no `components`",
+                    );
+                    return None;
+                }
+                // Take the components out of the tree (the validated key is the first of its
+                // name).
+                let components_node = match &mut root.value {
+                    Value::Map(entries) => entries
+                        .iter_mut()
+                        .find(|(k, _)| k.as_str() == Some("components"))
+                        .map(|(_, v)| std::mem::replace(v, Node::null(v.span))),
+                    _ => None,
+                }?;
+                drop(root);
+                self.components(components_node, &mut building)?;
+                building
+            }
+        };
+        let Building {
+            mut built,
+            names,
+            refs,
+            implicit,
+            fds,
+        } = building;
+        // Components are numbered in name order; `order` lists them by file position, `rank`
+        // gives each file position its number. The names are distinct: most comparisons are
+        // settled by the first eight bytes, kept next to the index so that sorting a million
+        // names does not chase a million pointers.
+        let name_of = |i: usize| built[i].name.as_str();
+        let mut keyed: Vec<(u64, usize)> = (0..built.len())
+            .map(|i| (name_prefix(name_of(i)), i))
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
+        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        let mut rank = vec![0; order.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
         }
-        // Take the components out of the tree (the validated key is the first of its name).
-        let components_node = match &mut root.value {
-            Value::Map(entries) => entries
-                .iter_mut()
-                .find(|(k, _)| k.as_str() == Some("components"))
-                .map(|(_, v)| std::mem::replace(v, Node::null(v.span))),
-            _ => None,
-        }?;
-        drop(root);
-        let mut built = self.components(components_node, &implicit, &mut fds)?;
-        // Components are numbered in name order; `order` lists them by file position.
-        let mut order: Vec<usize> = (0..built.len()).collect();
-        let name_of = |i: usize| built[i].as_ref().map_or("", |(c, _)| c.name.as_str());
-        order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
+        let index = Index {
+            names: &names,
+            rank: &rank,
+            order: &order,
+        };
 
         // References resolve once every component's outputs are known.
-        let mut resolved: Vec<Port> = Vec::new();
+        let mut resolved: Vec<Port> = Vec::with_capacity(refs.len());
         let mut complete = true;
-        for (c, froms) in built.iter().flatten() {
-            for r in froms {
-                match self.resolve(r, &c.name, &built, &order) {
+        let mut next = 0;
+        for c in &built {
+            for _ in &c.inputs {
+                match self.resolve(refs.get(next), &c.name, &built, &index) {
                     Some(port) => resolved.push(port),
                     None => complete = false,
                 }
+                next += 1;
             }
         }
+        drop((refs, names, order));
         self.current = None;
         if self.rust.is_none() {
             let conflicts = super::rust::same_item_conflicts(&self.source, &self.rust_refs);
@@ -355,19 +533,16 @@ impl Ctx {
             // The errors are reported; paths were numbered with every input present.
             return None;
         }
-        // Connect the inputs (in file order, as resolved), then move each component once into
-        // its place in name order.
+        // Connect the inputs (in file order, as resolved), then put each component in its place
+        // in name order, in place.
         let mut resolved = resolved.into_iter();
-        for (c, _) in built.iter_mut().flatten() {
+        for c in &mut built {
             for (input, port) in c.inputs.iter_mut().zip(&mut resolved) {
                 input.from = port;
             }
         }
-        let mut components: Vec<Component> = order
-            .iter()
-            .filter_map(|&i| built[i].take().map(|(c, _)| c))
-            .collect();
-        drop(built);
+        permute(&mut built, rank);
+        let mut components = built;
 
         // Consumers of each output, in name order, in vectors of the exact size (counted per
         // port, the ports of a component numbered from `first[component]`).
@@ -409,62 +584,92 @@ impl Ctx {
     /// Builds every component from its entry, consuming the entries one at a time; duplicates
     /// and bad names are reported. Inputs are built with their producers unresolved: each
     /// component comes with the `from` references of its inputs, in input order. In file order.
-    fn components(
-        &mut self,
-        node: Node,
-        implicit: &[String],
-        fds: &mut Vec<Fd>,
-    ) -> Option<Vec<Option<Built>>> {
+    fn components<'t>(&mut self, node: Node<'t>, building: &mut Building<'t>) -> Option<()> {
         let Value::Map(entries) = node.value else {
             self.invalid(&node, "a mapping of component names to components");
             return None;
         };
-        let mut seen: HashMap<String, Span> = HashMap::with_capacity(entries.len());
-        let mut out = Vec::with_capacity(entries.len());
+        building.names.reserve(entries.len());
+        building.built.reserve(entries.len());
         for (k, v) in entries {
-            let Some(name) = self.string(&k, "a component name") else {
-                continue;
-            };
-            if !is_component_name(&name) {
-                self.error(
-                    codes::INVALID_VALUE,
-                    k.span,
-                    format!("`{name}` is not a valid component name"),
-                )
-                .help = Some(
-                    "names start with a letter or `_` and contain letters, digits, `_` or `-` \
-                     (a `.` separates component and output in references)"
-                        .into(),
-                );
-                continue;
-            }
-            if let Some(first) = seen.get(&name) {
-                let first = *first;
-                let d = self.error(
-                    codes::DUPLICATE_NAME,
-                    k.span,
-                    format!("component `{name}` is defined twice"),
-                );
-                d.secondary.push(crate::report::Marked {
-                    span: first,
-                    text: "first defined here".into(),
-                });
-                continue;
-            }
-            seen.insert(name.clone(), k.span);
-            let Some(entries) =
-                self.mapping(&v, COMPONENT_KEYS, &format_args!("component `{name}`"))
-            else {
-                continue;
-            };
-            let raw = RawComponent {
-                name,
-                span: k.span,
-                entries,
-            };
-            out.push(Some(self.component(&raw, implicit, fds)));
+            self.add_component(building, k, v);
         }
-        Some(out)
+        Some(())
+    }
+
+    /// What components are built with: the topology's `implicit` fields and `fds` (from its
+    /// entries, or those of them before `components` when components are built as parsed).
+    fn building<'t>(&mut self, top: &Entries) -> Building<'t> {
+        let implicit = top
+            .get("implicit")
+            .and_then(|n| self.field_list(n, "`implicit`"))
+            .unwrap_or_default();
+        let fds = top.get("fds").map(|n| self.fds(n)).unwrap_or_default();
+        Building {
+            built: Vec::new(),
+            names: HashMap::new(),
+            refs: Refs::default(),
+            implicit,
+            fds,
+        }
+    }
+
+    /// Builds the component of one entry of `components`; duplicates and bad names are
+    /// reported.
+    fn add_component<'t>(&mut self, building: &mut Building<'t>, k: Node<'t>, v: Node<'t>) {
+        let key = match k.value {
+            Value::Str(s) => s,
+            _ => match self.string(&k, "a component name") {
+                Some(s) => Cow::Owned(s),
+                None => return,
+            },
+        };
+        let name: &str = &key;
+        if !is_component_name(name) {
+            self.error(
+                codes::INVALID_VALUE,
+                k.span,
+                format!("`{name}` is not a valid component name"),
+            )
+            .help = Some(
+                "names start with a letter or `_` and contain letters, digits, `_` or `-` \
+                 (a `.` separates component and output in references)"
+                    .into(),
+            );
+            return;
+        }
+        if let Some(&(first, _)) = building.names.get(name) {
+            let d = self.error(
+                codes::DUPLICATE_NAME,
+                k.span,
+                format!("component `{name}` is defined twice"),
+            );
+            d.secondary.push(crate::report::Marked {
+                span: first,
+                text: "first defined here".into(),
+            });
+            return;
+        }
+        let Some(entries) = self.mapping(&v, COMPONENT_KEYS, &format_args!("component `{name}`"))
+        else {
+            building.names.insert(key, (k.span, None));
+            return;
+        };
+        let raw = RawComponent {
+            name: name.to_string(),
+            span: k.span,
+            entries,
+        };
+        let built = self.component(
+            &raw,
+            &building.implicit,
+            &mut building.fds,
+            &mut building.refs,
+        );
+        building.built.push(built);
+        building
+            .names
+            .insert(key, (k.span, Some(building.built.len() - 1)));
     }
 
     /// Builds one component from its entries (its inputs not yet connected).
@@ -473,7 +678,8 @@ impl Ctx {
         c: &RawComponent<'_>,
         implicit: &[String],
         fds: &mut Vec<Fd>,
-    ) -> (Component, Vec<RawInput>) {
+        refs: &mut Refs,
+    ) -> Component {
         self.current = Some(c.name.clone());
         let mut comp = Component {
             name: c.name.clone(),
@@ -487,6 +693,9 @@ impl Ctx {
         };
         let mut raw_inputs = self.inputs(c);
         raw_inputs.sort_by(|a, b| a.name.cmp(&b.name));
+        for r in &raw_inputs {
+            refs.push(&r.from, r.from_span);
+        }
         comp.inputs = raw_inputs
             .iter_mut()
             .map(|r| Input {
@@ -550,7 +759,7 @@ impl Ctx {
         // topology holds millions.
         comp.inputs.shrink_to_fit();
         comp.paths.shrink_to_fit();
-        (comp, raw_inputs)
+        comp
     }
 
     fn outputs(&mut self, c: &RawComponent<'_>, implicit: &[String]) -> Vec<Output> {
@@ -810,33 +1019,34 @@ impl Ctx {
         Some(g)
     }
 
-    /// Resolves `component` or `component.output` to a port.
+    /// Resolves a reference `component` or `component.output`, written at `from_span`, to a
+    /// port.
     fn resolve(
         &mut self,
-        r: &RawInput,
+        (from, from_span): (&str, Span),
         consumer: &str,
-        built: &[Option<Built>],
-        order: &[usize],
+        built: &[Component],
+        index: &Index,
     ) -> Option<Port> {
-        let component = |i: usize| built[order[i]].as_ref().map(|(c, _)| c);
-        let (comp, port) = match r.from.split_once('.') {
+        let component = |i: usize| Some(&built[index.order[i]]);
+        let (comp, port) = match from.split_once('.') {
             Some((c, p)) => (c, Some(p)),
-            None => (r.from.as_str(), None),
+            None => (from, None),
         };
-        let found = order.binary_search_by(|&i| {
-            built[i]
-                .as_ref()
-                .map_or("", |(c, _)| c.name.as_str())
-                .cmp(comp)
-        });
-        let Some((ci, target)) = found.ok().and_then(|ci| Some((ci, component(ci)?))) else {
+        let found = match index.names.get(comp) {
+            // Defined but not a mapping: that error is reported already.
+            Some((_, None)) => return None,
+            Some(&(_, Some(i))) => Some((index.rank[i], &built[i])),
+            None => None,
+        };
+        let Some((ci, target)) = found else {
             self.current = Some(consumer.to_string());
-            let names: Vec<&str> = (0..order.len())
+            let names: Vec<&str> = (0..index.order.len())
                 .filter_map(|i| component(i).map(|c| c.name.as_str()))
                 .collect();
             let d = self.error(
                 codes::DANGLING_REFERENCE,
-                r.from_span,
+                from_span,
                 format!("no component named `{comp}`"),
             );
             d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
@@ -856,7 +1066,7 @@ impl Ctx {
                 self.current = Some(consumer.to_string());
                 self.error(
                     codes::DANGLING_REFERENCE,
-                    r.from_span,
+                    from_span,
                     format!("`{comp}` has several outputs; say which one"),
                 )
                 .help = Some(format!("one of {}", names.join(", ")));
@@ -872,7 +1082,7 @@ impl Ctx {
                     self.current = Some(consumer.to_string());
                     let d = self.error(
                         codes::DANGLING_REFERENCE,
-                        r.from_span,
+                        from_span,
                         format!("`{comp}` has no output named `{p}`"),
                     );
                     d.help = Some(match suggest(p, &names) {
