@@ -164,11 +164,20 @@ impl Tables {
 
     /// The port feeding path `path` of component `c`.
     pub fn path_source(&self, c: usize, path: usize) -> Port {
-        let from = self.paths[self.path_start[c] as usize + path].from as usize;
-        let component = self.owner[from] as usize;
+        self.port_at(self.path_source_index(c, path))
+    }
+
+    /// The index of the port feeding path `path` of component `c`.
+    pub fn path_source_index(&self, c: usize, path: usize) -> usize {
+        self.paths[self.path_start[c] as usize + path].from as usize
+    }
+
+    /// The port with index `index` (the inverse of [`Solver::port`]).
+    pub fn port_at(&self, index: usize) -> Port {
+        let component = self.owner[index] as usize;
         Port {
             component,
-            output: from - self.base[component],
+            output: index - self.base[component],
         }
     }
 

@@ -115,6 +115,30 @@ impl Analysis {
         }
     }
 
+    /// [`Analysis::passed_from`] of every port at once, by port index: the index of the port
+    /// its label was passed on from, or `u32::MAX`. For walks along many chains, which then
+    /// read one small array.
+    pub fn pass_sources(&self) -> Vec<u32> {
+        let tables = &self.tables;
+        (0..self.state.whys.len())
+            .map(|i| match self.state.whys[i] {
+                Why {
+                    step: Step::Pass,
+                    path: Some(path),
+                } => {
+                    let c = tables.port_at(i).component;
+                    u32::try_from(tables.path_source_index(c, path as usize)).unwrap_or(u32::MAX)
+                }
+                _ => u32::MAX,
+            })
+            .collect()
+    }
+
+    /// The port with index `index` (see [`Analysis::port_index`]).
+    pub fn port_at(&self, index: usize) -> Port {
+        self.tables.port_at(index)
+    }
+
     /// The remedy applied to a component when this analysis verified a plan.
     pub fn ordering(&self, component: usize) -> Option<Ordering> {
         self.tables.ordering(component)

@@ -113,12 +113,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             .collect();
     }
 
-    // Declared fields by port index, read once rather than through the model at every step.
-    let port_fields: Vec<Option<&[String]>> = t
-        .components
-        .iter()
-        .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
-        .collect();
+    let mut walk = Walk::new(t, a);
     let mut sites = Vec::new();
     for (&c, paths) in &origins {
         sites.push(Site {
@@ -126,7 +121,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             kind: SiteKind::Order {
                 strategy: strategy(c),
                 paths: paths.iter().copied().collect(),
-                seals: seal_suggestions(t, a, &port_fields, c, paths),
+                seals: seal_suggestions(t, a, &mut walk, c, paths),
             },
         });
     }
@@ -203,6 +198,49 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
         .collect()
 }
 
+/// What walks up the chains of passed-on labels read, by port index, in flat arrays: a large
+/// plan walks millions of steps.
+struct Walk<'t> {
+    /// Declared fields of each port.
+    fields: Vec<Option<&'t [String]>>,
+    /// The port each port's label was passed on from (`u32::MAX`: none).
+    pass: Vec<u32>,
+    /// The walk that last visited each port, and the current walk's number.
+    visited: Vec<u32>,
+    walk: u32,
+}
+
+impl<'t> Walk<'t> {
+    fn new(t: &'t Topology, a: &Analysis) -> Self {
+        let fields: Vec<Option<&[String]>> = t
+            .components
+            .iter()
+            .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
+            .collect();
+        let ports = fields.len();
+        Walk {
+            fields,
+            pass: a.pass_sources(),
+            visited: vec![0; ports],
+            walk: 0,
+        }
+    }
+
+    /// Starts a walk: no port is visited yet.
+    fn start(&mut self) {
+        self.walk = self.walk.wrapping_add(1);
+        if self.walk == 0 {
+            self.visited.fill(0);
+            self.walk = 1;
+        }
+    }
+
+    /// Marks a port visited by this walk; false when it already was.
+    fn visit(&mut self, port: usize) -> bool {
+        std::mem::replace(&mut self.visited[port], self.walk) != self.walk
+    }
+}
+
 /// Inputs whose sealing would protect the origin paths, traced upstream (through components that
 /// pass the stream on unchanged, never into the site itself) to where a seal could be declared,
 /// with the gate fields that survive to the site. A suggestion with no fields names the output
@@ -210,13 +248,12 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
 fn seal_suggestions(
     t: &Topology,
     a: &Analysis,
-    port_fields: &[Option<&[String]>],
+    walk: &mut Walk<'_>,
     c: usize,
     paths: &BTreeSet<usize>,
 ) -> Vec<SealSuggestion> {
     let comp = &t.components[c];
     let mut out: Vec<SealSuggestion> = Vec::new();
-    let mut seen = rustc_hash::FxHashSet::default();
     for &pi in paths {
         let path = &comp.paths[pi];
         let Some(blazes_annotations::Gate::Fields(gate)) = path.annotation.gate() else {
@@ -256,11 +293,11 @@ fn seal_suggestions(
             if fields.is_empty() {
                 continue;
             }
-            let mut port = comp.inputs[input].from;
+            let mut port = a.port_index(comp.inputs[input].from);
             let mut dropped_at = None;
-            seen.clear();
+            walk.start();
             loop {
-                if let Some(declared) = port_fields[a.port_index(port)] {
+                if let Some(declared) = walk.fields[port] {
                     fields.retain(|f| {
                         declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
                     });
@@ -268,13 +305,17 @@ fn seal_suggestions(
                         dropped_at = Some(port);
                     }
                 }
-                let next = a.passed_from(port).filter(|_| seen.insert(port));
-                match next {
-                    Some(n) if n.component != c && !fields.is_empty() => port = n,
-                    _ => break,
+                let next = walk.pass[port] as usize;
+                if next == u32::MAX as usize
+                    || !walk.visit(port)
+                    || a.port_at(next).component == c
+                    || fields.is_empty()
+                {
+                    break;
                 }
+                port = next;
             }
-            let port = dropped_at.unwrap_or(port);
+            let port = a.port_at(dropped_at.unwrap_or(port));
             if !out.iter().any(|s| s.port == port) {
                 out.push(SealSuggestion {
                     port,
