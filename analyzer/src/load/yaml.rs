@@ -101,20 +101,72 @@ fn load_streamed(
     if text.len() > tree::MAX_BYTES {
         return None;
     }
-    let mut ctx = Ctx::new(Arc::clone(source), rust);
-    let mut building = None;
-    let (root, at) = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
-        let building = building.get_or_insert_with(|| {
-            let top = Entries(
-                prefix
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?, v)))
-                    .collect(),
-            );
-            ctx.building(&top)
+    // The parser runs here and hands entries over in batches; the components are built on a
+    // second thread, in the same order, so the two overlap. The first batch carries the root
+    // entries before `components` (for `implicit` and `fds`).
+    type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<(Node<'t>, Node<'t>)>);
+    const BATCH: usize = 1024;
+    let (parsed, mut ctx, building) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
+        let source = Arc::clone(source);
+        let builder = scope.spawn(move || {
+            let mut ctx = Ctx::new(source, rust);
+            let mut building = None;
+            for (prefix, entries) in rx {
+                let building = building.get_or_insert_with(|| {
+                    let prefix = prefix.unwrap_or_default();
+                    let top = Entries(
+                        prefix
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.as_str()?, v)))
+                            .collect(),
+                    );
+                    ctx.building(&top)
+                });
+                for (k, v) in entries {
+                    ctx.add_component(building, k, v);
+                }
+            }
+            (ctx, building)
         });
-        ctx.add_component(building, k, v);
-    })?;
+        let mut first = true;
+        let mut pending = Vec::with_capacity(BATCH);
+        fn send<'t>(
+            tx: &std::sync::mpsc::SyncSender<Batch<'t>>,
+            prefix: Option<&[(Node<'t>, Node<'t>)]>,
+            pending: &mut Vec<(Node<'t>, Node<'t>)>,
+        ) {
+            let batch = (prefix.map(<[_]>::to_vec), std::mem::take(pending));
+            // The builder only stops early by panicking, which the join below passes on.
+            let _ = tx.send(batch);
+        }
+        let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
+            pending.push((k, v));
+            if pending.len() == BATCH {
+                send(&tx, first.then_some(prefix), &mut pending);
+                first = false;
+            }
+        });
+        if !pending.is_empty() {
+            let prefix = parsed
+                .as_ref()
+                .and_then(|(root, at)| match (&root.value, at) {
+                    (Value::Map(entries), Some(at)) => entries.get(..*at),
+                    _ => None,
+                });
+            send(
+                &tx,
+                first.then_some(prefix.unwrap_or_default()),
+                &mut pending,
+            );
+        }
+        drop(tx);
+        let (ctx, building) = builder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (parsed, ctx, building)
+    });
+    let (root, at) = parsed?;
     let (building, at) = (building?, at?);
     let Value::Map(entries) = &root.value else {
         return None;
