@@ -2,6 +2,8 @@
 //! whole graph (SPEC §5): strongly connected components in topological order, a worklist inside
 //! each.
 
+use std::sync::Arc;
+
 use blazes_annotations::Gate;
 
 use super::lattice::{Interner, Lbl, SetId};
@@ -119,11 +121,21 @@ const SOURCE: u8 = 2;
 
 /// Everything the evaluator needs about the topology, precomputed once into flat arrays (a
 /// large topology is evaluated millions of times, and the arrays keep that in cache); an
-/// analysis keeps it so that applying remedies re-solves only what they change.
+/// analysis keeps it so that applying remedies re-solves only what they change. What never
+/// changes after construction is shared ([`Fixed`]), so the analyses of one plan share it.
 #[derive(Clone, Debug)]
 pub struct Tables {
     /// Field-set interner and compatibility cache.
     pub interner: Interner,
+    /// Remedies applied by the plan, per component.
+    overrides: Vec<Option<Ordering>>,
+    /// The rest, shared.
+    fixed: Arc<Fixed>,
+}
+
+/// The part of [`Tables`] fixed by the topology.
+#[derive(Debug)]
+pub struct Fixed {
     /// First port index of each component, and the number of ports at the end.
     pub base: Vec<usize>,
     /// The component of each port.
@@ -139,8 +151,6 @@ pub struct Tables {
     consumers: Vec<u32>,
     /// Declared seal of each port.
     declared: Vec<Option<SetId>>,
-    /// Remedies applied by the plan, per component.
-    overrides: Vec<Option<Ordering>>,
     /// Strongly connected components of the component graph.
     sccs: Sccs,
     /// SCC indices in topological order (producers first).
@@ -149,6 +159,14 @@ pub struct Tables {
     position: Vec<usize>,
     /// Whether each SCC is a loop (several members, or one that feeds itself).
     cyclic: Vec<bool>,
+}
+
+impl std::ops::Deref for Tables {
+    type Target = Fixed;
+
+    fn deref(&self) -> &Fixed {
+        &self.fixed
+    }
 }
 
 impl Tables {
@@ -302,19 +320,21 @@ impl<'t> Solver<'t> {
             topology,
             tables: Tables {
                 interner,
-                base,
-                owner,
-                path_start,
-                paths,
-                flags,
-                consumer_start,
-                consumers,
-                declared,
                 overrides,
-                sccs,
-                order,
-                position,
-                cyclic,
+                fixed: Arc::new(Fixed {
+                    base,
+                    owner,
+                    path_start,
+                    paths,
+                    flags,
+                    consumer_start,
+                    consumers,
+                    declared,
+                    sccs,
+                    order,
+                    position,
+                    cyclic,
+                }),
             },
         }
     }
