@@ -1498,3 +1498,97 @@ impl Ctx {
 fn is_component_name(name: &str) -> bool {
     is_field_name(name) && !name.contains('.')
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn name_prefixes_sort_as_the_names_do() {
+        let mut names = vec![
+            "c10",
+            "c2",
+            "c1",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgha",
+            "abc",
+            "abcdefg",
+            "ab_x",
+            "Zeta",
+            "zeta",
+            "été",
+            "étude",
+            "a",
+            "a-b",
+            "a_b",
+            "c100000000",
+            "c10000000",
+        ];
+        let mut by_prefix = names.clone();
+        by_prefix.sort_by(|a, b| name_prefix(a).cmp(&name_prefix(b)).then_with(|| a.cmp(b)));
+        names.sort_unstable();
+        assert_eq!(by_prefix, names);
+    }
+
+    #[test]
+    fn permute_puts_each_item_at_its_rank() {
+        let items: Vec<char> = "abcdefg".chars().collect();
+        for rank in [
+            vec![0, 1, 2, 3, 4, 5, 6],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![1, 2, 3, 4, 5, 6, 0],
+            vec![3, 0, 6, 1, 5, 2, 4],
+        ] {
+            let mut permuted = items.clone();
+            permute(&mut permuted, rank.clone());
+            for (i, &r) in rank.iter().enumerate() {
+                assert_eq!(permuted[r], items[i], "rank {rank:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn references_keep_their_text_and_span() {
+        let mut refs = Refs::default();
+        refs.push("a.out", Span::new(3, 5));
+        refs.push("", Span::new(9, 0));
+        refs.push("bé", Span::new(12, 3));
+        assert_eq!(refs.len(), 3);
+        assert_eq!(refs.get(0), ("a.out", Span::new(3, 5)));
+        assert_eq!(refs.get(1), ("", Span::new(9, 0)));
+        assert_eq!(refs.get(2), ("bé", Span::new(12, 3)));
+    }
+
+    /// Names sharing their first eight bytes, in both loading paths: components come out in
+    /// name order, and references find them.
+    #[test]
+    fn components_sharing_long_prefixes_load_in_name_order() {
+        let text = "components:\n  stage_one_b: { inputs: [stage_one_a], label: CR }\n  \
+                    stage_one_a: {}\n  stage_one: { inputs: { p: stage_one_b, q: stage_one_a }, \
+                    label: CR }\n  stage_on: {}\n";
+        for topology in [load_str("t.yaml", text), load_str_two_step("t.yaml", text)] {
+            let topology = topology.unwrap();
+            let names: Vec<&str> = topology
+                .components
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            assert_eq!(
+                names,
+                ["stage_on", "stage_one", "stage_one_a", "stage_one_b"]
+            );
+            let froms: Vec<(&str, &str)> = topology.components[1]
+                .inputs
+                .iter()
+                .map(|i| {
+                    let from = topology.components[i.from.component].name.as_str();
+                    (i.name.as_str(), from)
+                })
+                .collect();
+            assert_eq!(froms, [("p", "stage_one_b"), ("q", "stage_one_a")]);
+        }
+    }
+}
