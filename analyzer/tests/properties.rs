@@ -431,3 +431,14 @@ fn incremental_replanning_on_layered_topologies() {
         }
     }
 }
+
+/// A topology large enough for the solver to work out the graph's shape on a second thread
+/// gets the labels of the naive iteration, which does not use that shape.
+#[test]
+fn large_layered_fixpoint_equals_the_naive_iteration() {
+    let t = blazes::load::load_str("layered.yaml", &topogen::generate(6_000)).unwrap();
+    assert_eq!(
+        blazes::analyze(&t).all_labels(),
+        blazes::analysis::naive_labels(&t)
+    );
+}

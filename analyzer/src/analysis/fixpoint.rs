@@ -232,6 +232,46 @@ impl Tables {
     }
 }
 
+/// Topologies from this many components on have their [`Shape`] worked out on a second thread.
+const PARALLEL_FROM: usize = 4096;
+
+/// The shape of the component graph: its strongly connected components in topological order.
+struct Shape {
+    sccs: Sccs,
+    order: Vec<usize>,
+    position: Vec<usize>,
+    cyclic: Vec<bool>,
+}
+
+impl Shape {
+    fn new(topology: &Topology) -> Self {
+        // Strongly connected components (iterative, so deep chains cannot overflow the stack),
+        // put in topological order so each is solved after everything feeding it.
+        let sccs = Sccs::new(topology);
+        let order = sccs.topological_order(topology);
+        let mut position = vec![0; order.len()];
+        for (i, &s) in order.iter().enumerate() {
+            position[s] = i;
+        }
+        let cyclic = (0..order.len())
+            .map(|s| {
+                let members = sccs.members(s);
+                members.len() > 1
+                    || topology.components[members[0]]
+                        .inputs
+                        .iter()
+                        .any(|i| i.from.component == members[0])
+            })
+            .collect();
+        Shape {
+            sccs,
+            order,
+            position,
+            cyclic,
+        }
+    }
+}
+
 /// The evaluator: a topology and its tables.
 pub struct Solver<'t> {
     /// The topology.
@@ -249,6 +289,28 @@ fn small(i: usize) -> u32 {
 impl<'t> Solver<'t> {
     /// Prepares a topology, with optional plan overrides (one entry per component).
     pub fn new(topology: &'t Topology, overrides: Option<Vec<Option<Ordering>>>) -> Self {
+        // The shape of the graph does not depend on the tables: a large one is worked out on
+        // a second core meanwhile.
+        if topology.components.len() < PARALLEL_FROM {
+            let shape = Shape::new(topology);
+            return Self::with_shape(topology, overrides, || shape);
+        }
+        std::thread::scope(|scope| {
+            let shape = scope.spawn(|| Shape::new(topology));
+            Self::with_shape(topology, overrides, || {
+                shape
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        })
+    }
+
+    /// [`Solver::new`], given the graph's shape once the tables are built.
+    fn with_shape(
+        topology: &'t Topology,
+        overrides: Option<Vec<Option<Ordering>>>,
+        shape: impl FnOnce() -> Shape,
+    ) -> Self {
         let n = topology.components.len();
         let mut interner = Interner::new(topology);
         let mut base = Vec::with_capacity(n + 1);
@@ -298,24 +360,12 @@ impl<'t> Solver<'t> {
         path_start.push(small(paths.len()));
         consumer_start.push(small(consumers.len()));
         let overrides = overrides.unwrap_or_else(|| vec![None; n]);
-        // Strongly connected components (iterative, so deep chains cannot overflow the stack),
-        // put in topological order so each is solved after everything feeding it.
-        let sccs = Sccs::new(topology);
-        let order = sccs.topological_order(topology);
-        let mut position = vec![0; order.len()];
-        for (i, &s) in order.iter().enumerate() {
-            position[s] = i;
-        }
-        let cyclic = (0..order.len())
-            .map(|s| {
-                let members = sccs.members(s);
-                members.len() > 1
-                    || topology.components[members[0]]
-                        .inputs
-                        .iter()
-                        .any(|i| i.from.component == members[0])
-            })
-            .collect();
+        let Shape {
+            sccs,
+            order,
+            position,
+            cyclic,
+        } = shape();
         Solver {
             topology,
             tables: Tables {
