@@ -637,13 +637,14 @@ fn document() -> impl Strategy<Value = String> {
                     8 => {
                         // Dedent a nested sequence to its key's level (indentless sequences).
                         let nested = (at..lines.len()).find(|&d| lines[d].starts_with("  -"));
+                        // Indentation is counted in spaces only: other white space (which
+                        // `trim_start` would also take) may be several bytes long.
+                        let spaces = |l: &str| l.len() - l.trim_start_matches(' ').len();
                         if let Some(d) = nested {
-                            let indent = lines[d].len() - lines[d].trim_start().len();
+                            let indent = spaces(&lines[d]);
                             let mut d = d;
-                            while d < lines.len()
-                                && lines[d].len() - lines[d].trim_start().len() >= indent
-                            {
-                                lines[d] = lines[d][2..].to_string();
+                            while d < lines.len() && spaces(&lines[d]) >= indent {
+                                lines[d].drain(..2);
                                 d += 1;
                             }
                         }
