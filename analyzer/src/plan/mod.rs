@@ -95,36 +95,65 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         }
     };
     // Origins in the analysis as written.
-    let mut origins: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    collect_origins(a, &mut origins);
-    // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
-    // becomes `Run` and meets rule 1), so iterate until no new site appears; each round solves
-    // again only what its new orderings change.
-    let mut after = a.clone();
-    let mut added: Vec<(usize, Ordering)> = origins.keys().map(|&c| (c, strategy(c))).collect();
-    while !added.is_empty() {
-        after = after.reorder(t, &added);
-        collect_origins(&after, &mut origins);
-        // The new origins are the ones no ordering covers yet.
-        added = origins
-            .keys()
-            .filter(|&&c| after.ordering(c).is_none())
-            .map(|&c| (c, strategy(c)))
-            .collect();
-    }
+    let mut first: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    collect_origins(a, &mut first);
+    let chains = Chains::new(t, a);
+    let suggest = |origins: &BTreeMap<usize, BTreeSet<usize>>| {
+        let mut walk = Walk::new(&chains);
+        origins
+            .iter()
+            .map(|(&c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
+            .collect::<Vec<_>>()
+    };
+    let (after, later, first_seals, later_seals) = std::thread::scope(|scope| {
+        // Seal suggestions read only the analysis as written, and a component's origin paths are
+        // final once it is ordered: those of the first origins are worked out on a second core
+        // while the rounds run.
+        let first_seals = scope.spawn(|| suggest(&first));
+        // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a
+        // read becomes `Run` and meets rule 1), so iterate until no new site appears; each round
+        // solves again only what its new orderings change.
+        let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut after = a.clone();
+        let mut added: Vec<(usize, Ordering)> = first.keys().map(|&c| (c, strategy(c))).collect();
+        while !added.is_empty() {
+            after = after.reorder(t, &added);
+            collect_origins(&after, &mut later);
+            // The new origins are the ones no ordering covers yet.
+            added = later
+                .keys()
+                .filter(|&&c| after.ordering(c).is_none())
+                .map(|&c| (c, strategy(c)))
+                .collect();
+        }
+        let later_seals = suggest(&later);
+        let first_seals = first_seals
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (after, later, first_seals, later_seals)
+    });
 
-    let mut walk = Walk::new(t, a);
-    let mut sites = Vec::new();
-    for (&c, paths) in &origins {
-        sites.push(Site {
+    // Origins found in later rounds are at components never ordered before: the two are disjoint.
+    let mut order_sites: Vec<(usize, &BTreeSet<usize>, Vec<SealSuggestion>)> = first
+        .iter()
+        .zip(first_seals)
+        .chain(later.iter().zip(later_seals))
+        .map(|((&c, paths), seals)| (c, paths, seals))
+        .collect();
+    order_sites.sort_unstable_by_key(|&(c, _, _)| c);
+    let mut sites: Vec<Site> = order_sites
+        .into_iter()
+        .map(|(c, paths, seals)| Site {
             component: c,
             kind: SiteKind::Order {
                 strategy: strategy(c),
                 paths: paths.iter().copied().collect(),
-                seals: seal_suggestions(t, a, &mut walk, c, paths),
+                seals,
             },
-        });
-    }
+        })
+        .collect();
+    let mut origins = first;
+    origins.extend(later);
     sites.extend(seal_sites(t, a, &origins));
     let problems = verify(t, &after);
     Plan {
@@ -200,28 +229,39 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
 
 /// What walks up the chains of passed-on labels read, by port index, in flat arrays: a large
 /// plan walks millions of steps.
-struct Walk<'t> {
+struct Chains<'t> {
     /// Declared fields of each port.
     fields: Vec<Option<&'t [String]>>,
     /// The port each port's label was passed on from (`u32::MAX`: none).
     pass: Vec<u32>,
+}
+
+impl<'t> Chains<'t> {
+    fn new(t: &'t Topology, a: &Analysis) -> Self {
+        Chains {
+            fields: t
+                .components
+                .iter()
+                .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
+                .collect(),
+            pass: a.pass_sources(),
+        }
+    }
+}
+
+/// One walker along [`Chains`] (several may share them).
+struct Walk<'c, 't> {
+    chains: &'c Chains<'t>,
     /// The walk that last visited each port, and the current walk's number.
     visited: Vec<u32>,
     walk: u32,
 }
 
-impl<'t> Walk<'t> {
-    fn new(t: &'t Topology, a: &Analysis) -> Self {
-        let fields: Vec<Option<&[String]>> = t
-            .components
-            .iter()
-            .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
-            .collect();
-        let ports = fields.len();
+impl<'c, 't> Walk<'c, 't> {
+    fn new(chains: &'c Chains<'t>) -> Self {
         Walk {
-            fields,
-            pass: a.pass_sources(),
-            visited: vec![0; ports],
+            chains,
+            visited: vec![0; chains.pass.len()],
             walk: 0,
         }
     }
@@ -248,7 +288,7 @@ impl<'t> Walk<'t> {
 fn seal_suggestions(
     t: &Topology,
     a: &Analysis,
-    walk: &mut Walk<'_>,
+    walk: &mut Walk<'_, '_>,
     c: usize,
     paths: &BTreeSet<usize>,
 ) -> Vec<SealSuggestion> {
@@ -297,7 +337,7 @@ fn seal_suggestions(
             let mut dropped_at = None;
             walk.start();
             loop {
-                if let Some(declared) = walk.fields[port] {
+                if let Some(declared) = walk.chains.fields[port] {
                     fields.retain(|f| {
                         declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
                     });
@@ -305,7 +345,7 @@ fn seal_suggestions(
                         dropped_at = Some(port);
                     }
                 }
-                let next = walk.pass[port] as usize;
+                let next = walk.chains.pass[port] as usize;
                 if next == u32::MAX as usize
                     || !walk.visit(port)
                     || a.port_at(next).component == c
