@@ -163,7 +163,7 @@ fn ad_network_poor_orders_report() {
     // The primary span is the read path's annotation.
     let span = finding.primary.as_ref().unwrap().span;
     assert_eq!(
-        &r.topology.source.text[span.offset..span.offset + span.len],
+        &r.topology.source.text[span.offset()..span.offset() + span.len()],
         "OR(id)"
     );
     assert!(

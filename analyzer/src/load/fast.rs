@@ -325,7 +325,7 @@ impl<'a> Parser<'a, '_> {
         self.depth -= 1;
         // The end event (`node` counts the start).
         self.events += 1;
-        let mut end = last.map_or(0, |s| s.offset + s.len).max(offset + len);
+        let mut end = last.map_or(0, |s| s.offset() + s.len()).max(offset + len);
         let close = match self.at(offset) {
             b'[' => Some(b']'),
             b'{' => Some(b'}'),
@@ -358,7 +358,7 @@ impl<'a> Parser<'a, '_> {
         self.enter()?;
         let mut entries = Vec::new();
         let mut first = first;
-        let start = first.as_ref().map_or(self.pos, |(k, _)| k.span.offset);
+        let start = first.as_ref().map_or(self.pos, |(k, _)| k.span.offset());
         loop {
             let (key, colon) = match first.take() {
                 Some(kc) => kc,
@@ -415,7 +415,7 @@ impl<'a> Parser<'a, '_> {
             return None;
         }
         let colon = self.pos;
-        if colon - key.span.offset > KEY_LIMIT {
+        if colon - key.span.offset() > KEY_LIMIT {
             return None;
         }
         self.pos += 1;
@@ -502,7 +502,7 @@ impl<'a> Parser<'a, '_> {
                     self.skip_spaces();
                     if self.peek() == b':' && is_blank(self.at(self.pos + 1)) {
                         let colon = self.pos;
-                        if colon - scalar.span.offset > KEY_LIMIT {
+                        if colon - scalar.span.offset() > KEY_LIMIT {
                             return None;
                         }
                         self.pos += 1;
@@ -560,7 +560,7 @@ impl<'a> Parser<'a, '_> {
                         return None;
                     }
                     let colon = self.pos;
-                    if colon - key.span.offset > KEY_LIMIT {
+                    if colon - key.span.offset() > KEY_LIMIT {
                         return None;
                     }
                     self.pos += 1;
@@ -812,7 +812,7 @@ mod tests {
     }
 
     fn span(node: &Node) -> (usize, usize) {
-        (node.span.offset, node.span.len)
+        (node.span.offset(), node.span.len())
     }
 
     fn entries<'a>(node: &'a Node<'a>) -> &'a [(Node<'a>, Node<'a>)] {

@@ -226,13 +226,13 @@ pub fn load_str(name: &str, text: &str, options: &Options) -> Result<Loaded, Vec
         } else {
             codes::YAML_SYNTAX
         };
-        let span = Span::new(f.span.offset + source.file_start(index), f.span.len);
+        let span = Span::new(f.span.offset() + source.file_start(index), f.span.len());
         loader
             .diags
             .push(Diagnostic::new(code, &source, f.message).at(span, ""));
     }
     for (index, span, message) in include_errors {
-        let span = Span::new(span.offset + source.file_start(index), span.len);
+        let span = Span::new(span.offset() + source.file_start(index), span.len());
         loader.diags.push(
             Diagnostic::new(codes::READ_ERROR, &source, message)
                 .at(span, "")
@@ -280,7 +280,7 @@ fn includes_of(root: &Node) -> Vec<(String, Span)> {
 
 /// Moves every span of a tree by `by` bytes (a file of a bundle).
 fn shift(node: &mut Node, by: usize) {
-    node.span.offset += by;
+    node.span = Span::new(node.span.offset() + by, node.span.len());
     match &mut node.value {
         Value::Seq(items) => items.iter_mut().for_each(|n| shift(n, by)),
         Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
@@ -371,7 +371,7 @@ impl Loader<'_> {
                     return;
                 }
                 let quoted = text
-                    .get(node.span.offset..)
+                    .get(node.span.offset()..)
                     .is_some_and(|t| t.starts_with('"') || t.starts_with('\''));
                 let span = node.span;
                 match tree::parse(&replaced).map(Node::into_owned) {
@@ -963,7 +963,9 @@ impl Loader<'_> {
                             s.span = map(s.span);
                         }
                         let written = d.primary.as_ref().and_then(|p| {
-                            source.text.get(p.span.offset..p.span.offset + p.span.len)
+                            source
+                                .text
+                                .get(p.span.offset()..p.span.offset() + p.span.len())
                         });
                         if written.is_some_and(|w| w.contains("${")) {
                             d.help = Some(
@@ -1069,17 +1071,17 @@ impl Synth {
         let quoted = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
         let plain = quoted.len() == s.len() + 2;
         self.text.push_str(&quoted);
-        let written = text.get(at.offset..at.offset + at.len);
+        let written = text.get(at.offset()..at.offset() + at.len());
         let exact = if !plain {
             None
         } else if written == Some(s) {
-            Some(at.offset)
+            Some(at.offset())
         } else if written.is_some_and(|w| {
             w.len() == s.len() + 2
                 && (w.starts_with('"') || w.starts_with('\''))
                 && w.get(1..w.len() - 1) == Some(s)
         }) {
-            Some(at.offset + 1)
+            Some(at.offset() + 1)
         } else {
             None
         };
@@ -1145,12 +1147,12 @@ impl Synth {
         let best = self
             .marks
             .iter()
-            .filter(|m| m.start <= s.offset && s.offset < m.end.max(m.start + 1))
+            .filter(|m| m.start <= s.offset() && s.offset() < m.end.max(m.start + 1))
             .min_by_key(|m| m.end - m.start);
         match best {
             Some(m) => match m.exact {
-                Some(base) if s.offset > m.start && s.offset + s.len < m.end => {
-                    Span::new(base + (s.offset - m.start - 1), s.len)
+                Some(base) if s.offset() > m.start && s.offset() + s.len() < m.end => {
+                    Span::new(base + (s.offset() - m.start - 1), s.len())
                 }
                 _ => m.to,
             },

@@ -449,7 +449,7 @@ fn scan_items(
                 Err(e) => {
                     for e in e {
                         let span = pos.one(e.span());
-                        let span = if span.len == 0 { attr_span } else { span };
+                        let span = if span.is_empty() { attr_span } else { span };
                         diags.push(
                             Diagnostic::new(codes::BAD_ANNOTATION, source, e.to_string())
                                 .at(span, "")
@@ -751,7 +751,7 @@ pub(crate) fn apply(
 fn written(source: &SourceFile, path: &Path) -> String {
     source
         .text
-        .get(path.span.offset..path.span.offset + path.span.len)
+        .get(path.span.offset()..path.span.offset() + path.span.len())
         .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''))
         .filter(|s| Annotation::parse(s).as_ref() == Ok(&path.annotation))
         .map_or_else(|| path.annotation.to_string(), str::to_string)
@@ -893,11 +893,11 @@ mod tests {
         let (a, span) = count.attr.label.clone().unwrap();
         assert_eq!(a.to_string(), "OW(batch, word)");
         assert_eq!(
-            &source.text[span.offset..span.offset + span.len],
+            &source.text[span.offset()..span.offset() + span.len()],
             "OW(word, batch)"
         );
-        assert_eq!(source.file_name(span.offset), "src/ops.rs");
-        assert_eq!(source.line_col(span.offset), (4, 10));
+        assert_eq!(source.file_name(span.offset()), "src/ops.rs");
+        assert_eq!(source.line_col(span.offset()), (4, 10));
         let split = &items.items[1];
         assert_eq!(split.path, ["ops", "inner", "split"]);
         assert!(split.attr.replicated.is_some());

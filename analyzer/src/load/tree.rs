@@ -168,12 +168,12 @@ fn parse_with(text: &str, fast: bool) -> Result<Node<'_>, ParseFailure> {
 /// The parser locates a collection at its first character only; widen each collection's span to
 /// its last child (and a closing `]`/`}` right after it), so that diagnostics underline it all.
 fn cover_children(node: &mut Node, text: &str) {
-    let mut end = node.span.offset + node.span.len;
+    let mut end = node.span.offset() + node.span.len();
     match &mut node.value {
         Value::Seq(items) => {
             for item in items.iter_mut() {
                 cover_children(item, text);
-                end = end.max(item.span.offset + item.span.len);
+                end = end.max(item.span.offset() + item.span.len());
             }
         }
         Value::Map(entries) => {
@@ -181,18 +181,18 @@ fn cover_children(node: &mut Node, text: &str) {
                 cover_children(k, text);
                 cover_children(v, text);
                 end = end
-                    .max(v.span.offset + v.span.len)
-                    .max(k.span.offset + k.span.len);
+                    .max(v.span.offset() + v.span.len())
+                    .max(k.span.offset() + k.span.len());
             }
         }
         _ => return,
     }
     let bytes = text.as_bytes();
     if bytes
-        .get(node.span.offset)
+        .get(node.span.offset())
         .is_some_and(|b| matches!(b, b'[' | b'{'))
     {
-        let close = if bytes[node.span.offset] == b'[' {
+        let close = if bytes[node.span.offset()] == b'[' {
             b']'
         } else {
             b'}'
@@ -205,7 +205,7 @@ fn cover_children(node: &mut Node, text: &str) {
             end = i + 1;
         }
     }
-    node.span.len = end.saturating_sub(node.span.offset);
+    node.span = Span::new(node.span.offset(), end.saturating_sub(node.span.offset()));
 }
 
 fn failure(e: &serde_saphyr::Error, text: &str) -> ParseFailure {

@@ -516,7 +516,7 @@ impl Ctx {
                 if !top.contains_key("components") {
                     self.error(
                         codes::INVALID_VALUE,
-                        Span::new(root.span.offset, 0),
+                        Span::new(root.span.offset(), 0),
                         "the topology has no `components`",
                     );
                     return None;
@@ -1207,9 +1207,9 @@ impl Ctx {
 
     fn annotation_error(&mut self, node: &Node, text: &str, e: &ParseError) {
         // Point inside the scalar when it is written plainly (its span matches its text).
-        let span = if node.span.len == text.len() {
+        let span = if node.span.len() == text.len() {
             Span::new(
-                node.span.offset + e.range.start.min(text.len()),
+                node.span.offset() + e.range.start.min(text.len()),
                 e.range
                     .len()
                     .max(1)

@@ -10,15 +10,41 @@ use blazes_annotations::{Annotation, SealKey};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Span {
     /// Byte offset of the first byte.
-    pub offset: usize,
+    offset: u32,
     /// Length in bytes.
-    pub len: usize,
+    len: u32,
 }
 
 impl Span {
-    /// A span from an offset and a length.
+    /// A span from an offset and a length. Offsets are kept in 32 bits (a large topology has
+    /// millions of spans), which covers four times the largest file the loader reads; beyond
+    /// that a span saturates at the last representable byte.
     pub fn new(offset: usize, len: usize) -> Self {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        let len = u32::try_from(len)
+            .unwrap_or(u32::MAX)
+            .min(u32::MAX - offset);
         Span { offset, len }
+    }
+
+    /// Byte offset of the first byte.
+    pub fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True for an empty span (a position).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Byte offset just past the last byte.
+    pub fn end(&self) -> usize {
+        self.offset() + self.len()
     }
 }
 
@@ -299,7 +325,7 @@ impl Topology {
         let written = self
             .source
             .text
-            .get(p.span.offset..p.span.offset + p.span.len)
+            .get(p.span.offset()..p.span.offset() + p.span.len())
             .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''));
         match written {
             Some(w) if Annotation::parse(w).as_ref() == Ok(&p.annotation) => w.to_string(),

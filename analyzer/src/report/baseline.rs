@@ -109,7 +109,7 @@ fn locus(t: &Topology, d: &Diagnostic) -> String {
 pub fn entry(t: &Topology, d: &Diagnostic) -> Entry {
     let file = d.primary.as_ref().map_or_else(
         || d.source.name.clone(),
-        |p| d.source.file_name(p.span.offset).to_string(),
+        |p| d.source.file_name(p.span.offset()).to_string(),
     );
     Entry {
         code: d.code.id.to_string(),

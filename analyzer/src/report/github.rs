@@ -35,11 +35,11 @@ pub fn line(d: &Diagnostic) -> String {
     let mut props = Vec::new();
     match &d.primary {
         Some(p) => {
-            let (line, col) = d.source.line_col(p.span.offset);
-            let (end_line, end_col) = d.source.line_col(p.span.offset + p.span.len);
+            let (line, col) = d.source.line_col(p.span.offset());
+            let (end_line, end_col) = d.source.line_col(p.span.offset() + p.span.len());
             props.push(format!(
                 "file={}",
-                escape_property(d.source.file_name(p.span.offset))
+                escape_property(d.source.file_name(p.span.offset()))
             ));
             props.push(format!("line={line}"));
             props.push(format!("col={col}"));

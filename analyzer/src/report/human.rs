@@ -222,8 +222,8 @@ impl miette::Diagnostic for Wrapped<'_> {
             i
         };
         let clamp = move |s: crate::model::Span| {
-            let start = floor(s.offset);
-            let end = floor(s.offset.saturating_add(s.len)).max(start);
+            let start = floor(s.offset());
+            let end = floor(s.offset().saturating_add(s.len())).max(start);
             (start, end - start)
         };
         let label_text = |t: &str| (!t.is_empty()).then(|| t.to_string());

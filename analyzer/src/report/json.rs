@@ -135,15 +135,15 @@ impl Summary {
 }
 
 fn location(d: &Diagnostic, span: crate::model::Span) -> Location {
-    let (line, column) = d.source.line_col(span.offset);
+    let (line, column) = d.source.line_col(span.offset());
     Location {
         // A source can bundle several files: name the one the span falls in, and count the
         // offset from its start.
-        file: d.source.file_name(span.offset).to_string(),
+        file: d.source.file_name(span.offset()).to_string(),
         line,
         column,
-        offset: span.offset - d.source.file_range(span.offset).start,
-        length: span.len,
+        offset: span.offset() - d.source.file_range(span.offset()).start,
+        length: span.len(),
     }
 }
 

@@ -180,7 +180,7 @@ impl Diagnostic {
     pub fn line_col(&self) -> (usize, usize) {
         self.primary
             .as_ref()
-            .map_or((1, 1), |p| self.source.line_col(p.span.offset))
+            .map_or((1, 1), |p| self.source.line_col(p.span.offset()))
     }
 
     /// The order in which diagnostics are reported: file, severity (errors first), component,
@@ -191,7 +191,7 @@ impl Diagnostic {
             self.severity,
             self.component.as_deref().unwrap_or_default(),
             self.code.id,
-            self.primary.as_ref().map_or(0, |p| p.span.offset),
+            self.primary.as_ref().map_or(0, |p| p.span.offset()),
             &self.message,
         )
     }

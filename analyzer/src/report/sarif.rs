@@ -82,10 +82,10 @@ fn physical(d: &Diagnostic, span: Option<Span>) -> Value {
     let Some(span) = span else {
         return json!({ "artifactLocation": { "uri": uri(&d.source.name) } });
     };
-    let file = d.source.file_name(span.offset).to_string();
-    let (start_line, start_column) = d.source.line_col(span.offset);
-    let (end_line, end_column) = d.source.line_col(span.offset + span.len);
-    let start = d.source.file_range(span.offset).start;
+    let file = d.source.file_name(span.offset()).to_string();
+    let (start_line, start_column) = d.source.line_col(span.offset());
+    let (end_line, end_column) = d.source.line_col(span.offset() + span.len());
+    let start = d.source.file_range(span.offset()).start;
     json!({
         "artifactLocation": { "uri": uri(&file) },
         "region": {
@@ -93,8 +93,8 @@ fn physical(d: &Diagnostic, span: Option<Span>) -> Value {
             "startColumn": start_column,
             "endLine": end_line,
             "endColumn": end_column,
-            "charOffset": span.offset.saturating_sub(start),
-            "charLength": span.len,
+            "charOffset": span.offset().saturating_sub(start),
+            "charLength": span.len(),
         },
     })
 }
