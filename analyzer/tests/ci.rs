@@ -373,7 +373,7 @@ fn flux_word_count_gives_the_same_finding_as_the_spec_topology_located_in_the_fl
     let span = d.primary.as_ref().unwrap().span;
     assert_eq!(d.source.name, "examples/flux/wordcount.yaml");
     assert_eq!(
-        &d.source.text[span.offset()..span.offset() + span.len()],
+        &d.source.text[span.offset()..span.end()],
         "\"OW(word, batch)\""
     );
     assert_eq!(d.line_col(), (12, 23));

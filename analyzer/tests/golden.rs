@@ -162,10 +162,7 @@ fn ad_network_poor_orders_report() {
     assert!(help.contains("seal `ads.out` on `id`"), "{help}");
     // The primary span is the read path's annotation.
     let span = finding.primary.as_ref().unwrap().span;
-    assert_eq!(
-        &r.topology.source.text[span.offset()..span.offset() + span.len()],
-        "OR(id)"
-    );
+    assert_eq!(&r.topology.source.text[span.offset()..span.end()], "OR(id)");
     assert!(
         finding
             .derivation

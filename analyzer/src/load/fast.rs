@@ -325,7 +325,7 @@ impl<'a> Parser<'a, '_> {
         self.depth -= 1;
         // The end event (`node` counts the start).
         self.events += 1;
-        let mut end = last.map_or(0, |s| s.offset() + s.len()).max(offset + len);
+        let mut end = last.map_or(0, |s| s.end()).max(offset + len);
         let close = match self.at(offset) {
             b'[' => Some(b']'),
             b'{' => Some(b'}'),

@@ -962,11 +962,10 @@ impl Loader<'_> {
                         for s in &mut d.secondary {
                             s.span = map(s.span);
                         }
-                        let written = d.primary.as_ref().and_then(|p| {
-                            source
-                                .text
-                                .get(p.span.offset()..p.span.offset() + p.span.len())
-                        });
+                        let written = d
+                            .primary
+                            .as_ref()
+                            .and_then(|p| source.text.get(p.span.offset()..p.span.end()));
                         if written.is_some_and(|w| w.contains("${")) {
                             d.help = Some(
                                 "this `${…}` placeholder was not replaced: pass the properties \
@@ -1071,7 +1070,7 @@ impl Synth {
         let quoted = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
         let plain = quoted.len() == s.len() + 2;
         self.text.push_str(&quoted);
-        let written = text.get(at.offset()..at.offset() + at.len());
+        let written = text.get(at.offset()..at.end());
         let exact = if !plain {
             None
         } else if written == Some(s) {
@@ -1151,7 +1150,7 @@ impl Synth {
             .min_by_key(|m| m.end - m.start);
         match best {
             Some(m) => match m.exact {
-                Some(base) if s.offset() > m.start && s.offset() + s.len() < m.end => {
+                Some(base) if s.offset() > m.start && s.end() < m.end => {
                     Span::new(base + (s.offset() - m.start - 1), s.len())
                 }
                 _ => m.to,

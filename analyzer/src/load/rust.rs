@@ -751,7 +751,7 @@ pub(crate) fn apply(
 fn written(source: &SourceFile, path: &Path) -> String {
     source
         .text
-        .get(path.span.offset()..path.span.offset() + path.span.len())
+        .get(path.span.offset()..path.span.end())
         .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''))
         .filter(|s| Annotation::parse(s).as_ref() == Ok(&path.annotation))
         .map_or_else(|| path.annotation.to_string(), str::to_string)
@@ -892,10 +892,7 @@ mod tests {
         assert_eq!(count.display_path(), "crate::ops::Count");
         let (a, span) = count.attr.label.clone().unwrap();
         assert_eq!(a.to_string(), "OW(batch, word)");
-        assert_eq!(
-            &source.text[span.offset()..span.offset() + span.len()],
-            "OW(word, batch)"
-        );
+        assert_eq!(&source.text[span.offset()..span.end()], "OW(word, batch)");
         assert_eq!(source.file_name(span.offset()), "src/ops.rs");
         assert_eq!(source.line_col(span.offset()), (4, 10));
         let split = &items.items[1];

@@ -168,21 +168,19 @@ fn parse_with(text: &str, fast: bool) -> Result<Node<'_>, ParseFailure> {
 /// The parser locates a collection at its first character only; widen each collection's span to
 /// its last child (and a closing `]`/`}` right after it), so that diagnostics underline it all.
 fn cover_children(node: &mut Node, text: &str) {
-    let mut end = node.span.offset() + node.span.len();
+    let mut end = node.span.end();
     match &mut node.value {
         Value::Seq(items) => {
             for item in items.iter_mut() {
                 cover_children(item, text);
-                end = end.max(item.span.offset() + item.span.len());
+                end = end.max(item.span.end());
             }
         }
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
                 cover_children(k, text);
                 cover_children(v, text);
-                end = end
-                    .max(v.span.offset() + v.span.len())
-                    .max(k.span.offset() + k.span.len());
+                end = end.max(v.span.end()).max(k.span.end());
             }
         }
         _ => return,

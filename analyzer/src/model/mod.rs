@@ -325,7 +325,7 @@ impl Topology {
         let written = self
             .source
             .text
-            .get(p.span.offset()..p.span.offset() + p.span.len())
+            .get(p.span.offset()..p.span.end())
             .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''));
         match written {
             Some(w) if Annotation::parse(w).as_ref() == Ok(&p.annotation) => w.to_string(),

@@ -36,7 +36,7 @@ pub fn line(d: &Diagnostic) -> String {
     match &d.primary {
         Some(p) => {
             let (line, col) = d.source.line_col(p.span.offset());
-            let (end_line, end_col) = d.source.line_col(p.span.offset() + p.span.len());
+            let (end_line, end_col) = d.source.line_col(p.span.end());
             props.push(format!(
                 "file={}",
                 escape_property(d.source.file_name(p.span.offset()))

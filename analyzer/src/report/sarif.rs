@@ -84,7 +84,7 @@ fn physical(d: &Diagnostic, span: Option<Span>) -> Value {
     };
     let file = d.source.file_name(span.offset()).to_string();
     let (start_line, start_column) = d.source.line_col(span.offset());
-    let (end_line, end_column) = d.source.line_col(span.offset() + span.len());
+    let (end_line, end_column) = d.source.line_col(span.end());
     let start = d.source.file_range(span.offset()).start;
     json!({
         "artifactLocation": { "uri": uri(&file) },
