@@ -674,55 +674,53 @@ impl<'a> Parser<'a, '_> {
 
     /// A single-quoted scalar (`''` is a quote) on one line.
     fn single_quoted(&mut self) -> Option<Node<'a>> {
-        let start = self.pos;
-        let mut i = start + 1;
-        let mut seg = i;
-        let mut owned: Option<String> = None;
-        loop {
-            match self.at(i) {
-                b'\'' if self.at(i + 1) == b'\'' => {
-                    let s = owned.get_or_insert_with(String::new);
-                    s.push_str(self.text.get(seg..=i)?);
-                    i += 2;
-                    seg = i;
-                }
-                b'\'' => break,
-                b'\n' | b'\r' | 0 => return None,
-                _ => i += 1,
-            }
-        }
-        let value = self.unquoted(owned, seg, i)?;
-        self.pos = i + 1;
-        Some(self.node(Value::Str(value), start, i + 1 - start))
+        self.quoted(b'\'', |c, next| {
+            (c == b'\'' && next == b'\'').then_some(Some('\''))
+        })
     }
 
     /// A double-quoted scalar on one line, with the escapes `\"`, `\\`, `\/`, `\n`, `\t` and
     /// `\r` only.
     fn double_quoted(&mut self) -> Option<Node<'a>> {
+        self.quoted(b'"', |c, next| {
+            (c == b'\\').then_some(match next {
+                b'"' => Some('"'),
+                b'\\' => Some('\\'),
+                b'/' => Some('/'),
+                b'n' => Some('\n'),
+                b't' => Some('\t'),
+                b'r' => Some('\r'),
+                _ => None,
+            })
+        })
+    }
+
+    /// A scalar quoted with `quote` on one line. `escape` reads the two bytes at a position:
+    /// `None` when they are no escape, `Some(Some(c))` for an escape that stands for `c`,
+    /// `Some(None)` for one the fast path leaves to the full parser.
+    fn quoted(
+        &mut self,
+        quote: u8,
+        escape: impl Fn(u8, u8) -> Option<Option<char>>,
+    ) -> Option<Node<'a>> {
         let start = self.pos;
         let mut i = start + 1;
         let mut seg = i;
         let mut owned: Option<String> = None;
         loop {
-            match self.at(i) {
-                b'"' => break,
-                b'\\' => {
-                    let c = match self.at(i + 1) {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'n' => '\n',
-                        b't' => '\t',
-                        b'r' => '\r',
-                        _ => return None,
-                    };
-                    let s = owned.get_or_insert_with(String::new);
-                    s.push_str(self.text.get(seg..i)?);
-                    s.push(c);
-                    i += 2;
-                    seg = i;
-                }
+            let c = self.at(i);
+            if let Some(unescaped) = escape(c, self.at(i + 1)) {
+                let unescaped = unescaped?;
+                let s = owned.get_or_insert_with(String::new);
+                s.push_str(self.text.get(seg..i)?);
+                s.push(unescaped);
+                i += 2;
+                seg = i;
+                continue;
+            }
+            match c {
                 b'\n' | b'\r' | 0 => return None,
+                _ if c == quote => break,
                 _ => i += 1,
             }
         }

@@ -1080,7 +1080,6 @@ impl Ctx {
         built: &[Component],
         index: &Index,
     ) -> Option<Port> {
-        let component = |i: usize| Some(&built[index.order[i]]);
         let (comp, port) = match from.split_once('.') {
             Some((c, p)) => (c, Some(p)),
             None => (from, None),
@@ -1093,8 +1092,10 @@ impl Ctx {
         };
         let Some((ci, target)) = found else {
             self.current = Some(consumer.to_string());
-            let names: Vec<&str> = (0..index.order.len())
-                .filter_map(|i| component(i).map(|c| c.name.as_str()))
+            let names: Vec<&str> = index
+                .order
+                .iter()
+                .map(|&i| built[i].name.as_str())
                 .collect();
             let d = self.error(
                 codes::DANGLING_REFERENCE,
