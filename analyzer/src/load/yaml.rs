@@ -235,8 +235,15 @@ impl<'a> Entries<'a> {
 }
 
 /// Every component name written, with its span and, when its component was built, its file
-/// position.
-type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<usize>)>;
+/// position. Hashed with the Fx hash: a million short names are hashed twice each, and the
+/// standard SipHash showed up in profiles of large topologies.
+type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<usize>), rustc_hash::FxBuildHasher>;
+
+/// Bytes of text per component below which a file is unlikely to go: the loader reserves room
+/// for `text.len() / BYTES_PER_COMPONENT` components up front. Room reserved and never used
+/// costs address space only, while growing a vector of a million components doubles it, copies
+/// it and touches twice the memory.
+const BYTES_PER_COMPONENT: usize = 64;
 
 /// The components built so far, and what they are built with.
 struct Building<'t> {
@@ -310,6 +317,87 @@ fn name_prefix(name: &str) -> u64 {
     let n = name.len().min(8);
     bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
     u64::from_be_bytes(bytes)
+}
+
+/// Why a reference did not resolve (reported by `Ctx::unresolved`).
+#[derive(Clone, Copy, Debug)]
+enum Unresolved<'r> {
+    /// The component is written but is not a valid component (already reported).
+    Invalid,
+    /// No component has this name.
+    Dangling(&'r str),
+    /// The component (named) has several outputs and the reference names none.
+    Ambiguous(&'r str, &'r Component),
+    /// The component (named) has no output of this name.
+    NoOutput(&'r str, &'r str, &'r Component),
+}
+
+/// References from this many on are resolved on two threads.
+const PARALLEL_REFS: usize = 1 << 16;
+
+/// Resolves every reference in `refs`, in order: their ports (a placeholder for each that did
+/// not resolve), and those that did not, by position. A reference is a random lookup in a table
+/// of every name and then in its component, so a large topology's are split over two cores.
+fn resolve_all<'r>(
+    refs: &'r Refs,
+    built: &'r [Component],
+    index: &Index<'_, '_>,
+) -> (Vec<Port>, Vec<(usize, Unresolved<'r>)>) {
+    let range = |r: std::ops::Range<usize>| {
+        let mut ports = Vec::with_capacity(r.len());
+        let mut misses = Vec::new();
+        for i in r {
+            ports.push(resolve(refs.get(i).0, built, index).unwrap_or_else(|miss| {
+                misses.push((i, miss));
+                Port {
+                    component: 0,
+                    output: 0,
+                }
+            }));
+        }
+        (ports, misses)
+    };
+    let n = refs.len();
+    if n < PARALLEL_REFS {
+        return range(0..n);
+    }
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| range(n / 2..n));
+        let (mut ports, mut misses) = range(0..n / 2);
+        let (more, more_misses) = later
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        ports.extend(more);
+        misses.extend(more_misses);
+        (ports, misses)
+    })
+}
+
+/// Resolves a reference `component` or `component.output` to a port.
+fn resolve<'r>(
+    from: &'r str,
+    built: &'r [Component],
+    index: &Index<'_, '_>,
+) -> Result<Port, Unresolved<'r>> {
+    let (comp, port) = match from.split_once('.') {
+        Some((c, p)) => (c, Some(p)),
+        None => (from, None),
+    };
+    let (component, target) = match index.names.get(comp) {
+        Some((_, None)) => return Err(Unresolved::Invalid),
+        Some(&(_, Some(i))) => (index.rank[i], &built[i]),
+        None => return Err(Unresolved::Dangling(comp)),
+    };
+    let output = match port {
+        None if target.outputs.len() == 1 => 0,
+        None => return Err(Unresolved::Ambiguous(comp, target)),
+        Some(p) => target
+            .outputs
+            .iter()
+            .position(|o| o.name == p)
+            .ok_or(Unresolved::NoOutput(comp, p, target))?,
+    };
+    Ok(Port { component, output })
 }
 
 /// An input as written.
@@ -562,17 +650,18 @@ impl Ctx {
             order: &order,
         };
 
-        // References resolve once every component's outputs are known.
-        let mut resolved: Vec<Port> = Vec::with_capacity(refs.len());
-        let mut complete = true;
-        let mut next = 0;
-        for c in &built {
-            for _ in &c.inputs {
-                match self.resolve(refs.get(next), &c.name, &built, &index) {
-                    Some(port) => resolved.push(port),
-                    None => complete = false,
-                }
-                next += 1;
+        // References resolve once every component's outputs are known; those that do not are
+        // reported in file order.
+        let (resolved, misses) = resolve_all(&refs, &built, &index);
+        let complete = misses.is_empty();
+        if !complete {
+            // The consumer of each reference, by position.
+            let consumers: Vec<&str> = built
+                .iter()
+                .flat_map(|c| c.inputs.iter().map(|_| c.name.as_str()))
+                .collect();
+            for (i, miss) in misses {
+                self.unresolved(miss, refs.get(i).1, consumers[i], &built, &index);
             }
         }
         drop((refs, names, order));
@@ -596,31 +685,42 @@ impl Ctx {
         permute(&mut built, rank);
         let mut components = built;
 
-        // Consumers of each output, in name order, in vectors of the exact size (counted per
-        // port, the ports of a component numbered from `first[component]`).
+        // Consumers of each output, in name order, in vectors of the exact size: grouped by port
+        // with a counting sort (the ports of a component numbered from `first[component]`),
+        // then handed out component after component, so no write lands at a random component.
         let mut first = Vec::with_capacity(components.len());
         let mut ports = 0;
         for c in &components {
             first.push(ports);
             ports += c.outputs.len();
         }
-        let mut counts = vec![0usize; ports];
+        let port_of = |from: Port| first[from.component] + from.output;
+        let mut start = vec![0usize; ports + 1];
         for c in &components {
             for input in &c.inputs {
-                counts[first[input.from.component] + input.from.output] += 1;
+                start[port_of(input.from) + 1] += 1;
             }
         }
-        for (c, &start) in components.iter_mut().zip(&first) {
-            for (o, &n) in c.outputs.iter_mut().zip(&counts[start..]) {
-                o.consumers = Vec::with_capacity(n);
+        for p in 0..ports {
+            start[p + 1] += start[p];
+        }
+        let mut fill = start.clone();
+        let mut grouped = vec![(0u32, 0u32); start[ports]];
+        for (ci, c) in components.iter().enumerate() {
+            for (ii, input) in c.inputs.iter().enumerate() {
+                let p = port_of(input.from);
+                // Component and input counts are bounded by the file size limit.
+                grouped[fill[p]] = (ci as u32, ii as u32);
+                fill[p] += 1;
             }
         }
-        for ci in 0..components.len() {
-            for ii in 0..components[ci].inputs.len() {
-                let from = components[ci].inputs[ii].from;
-                components[from.component].outputs[from.output]
-                    .consumers
-                    .push((ci, ii));
+        drop(fill);
+        for (c, &f) in components.iter_mut().zip(&first) {
+            for (oi, o) in c.outputs.iter_mut().enumerate() {
+                o.consumers = grouped[start[f + oi]..start[f + oi + 1]]
+                    .iter()
+                    .map(|&(ci, ii)| (ci as usize, ii as usize))
+                    .collect();
             }
         }
 
@@ -657,10 +757,14 @@ impl Ctx {
             .and_then(|n| self.field_list(n, "`implicit`"))
             .unwrap_or_default();
         let fds = top.get("fds").map(|n| self.fds(n)).unwrap_or_default();
+        let expected = self.source.text.len() / BYTES_PER_COMPONENT;
         Building {
-            built: Vec::new(),
-            names: HashMap::new(),
-            refs: Refs::default(),
+            built: Vec::with_capacity(expected),
+            names: HashMap::with_capacity_and_hasher(expected, rustc_hash::FxBuildHasher),
+            refs: Refs {
+                text: String::with_capacity(expected * 8),
+                refs: Vec::with_capacity(expected * 2),
+            },
             implicit,
             fds,
         }
@@ -1071,80 +1175,58 @@ impl Ctx {
         Some(g)
     }
 
-    /// Resolves a reference `component` or `component.output`, written at `from_span`, to a
-    /// port.
-    fn resolve(
+    /// Reports a reference that did not resolve, written at `from_span` in an input of
+    /// `consumer`.
+    fn unresolved(
         &mut self,
-        (from, from_span): (&str, Span),
+        miss: Unresolved<'_>,
+        from_span: Span,
         consumer: &str,
         built: &[Component],
         index: &Index,
-    ) -> Option<Port> {
-        let (comp, port) = match from.split_once('.') {
-            Some((c, p)) => (c, Some(p)),
-            None => (from, None),
-        };
-        let found = match index.names.get(comp) {
+    ) {
+        self.current = Some(consumer.to_string());
+        match miss {
             // Defined but not a mapping: that error is reported already.
-            Some((_, None)) => return None,
-            Some(&(_, Some(i))) => Some((index.rank[i], &built[i])),
-            None => None,
-        };
-        let Some((ci, target)) = found else {
-            self.current = Some(consumer.to_string());
-            let names: Vec<&str> = index
-                .order
-                .iter()
-                .map(|&i| built[i].name.as_str())
-                .collect();
-            let d = self.error(
-                codes::DANGLING_REFERENCE,
-                from_span,
-                format!("no component named `{comp}`"),
-            );
-            d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
-            return None;
-        };
-        let outs = &target.outputs;
-        match port {
-            None if outs.len() == 1 => Some(Port {
-                component: ci,
-                output: 0,
-            }),
-            None => {
-                let names: Vec<String> = outs
+            Unresolved::Invalid => {}
+            Unresolved::Dangling(comp) => {
+                let names: Vec<&str> = index
+                    .order
+                    .iter()
+                    .map(|&i| built[i].name.as_str())
+                    .collect();
+                let d = self.error(
+                    codes::DANGLING_REFERENCE,
+                    from_span,
+                    format!("no component named `{comp}`"),
+                );
+                d.help = suggest(comp, &names).map(|s| format!("did you mean `{s}`?"));
+            }
+            Unresolved::Ambiguous(comp, target) => {
+                let names: Vec<String> = target
+                    .outputs
                     .iter()
                     .map(|o| format!("`{comp}.{}`", o.name))
                     .collect();
-                self.current = Some(consumer.to_string());
                 self.error(
                     codes::DANGLING_REFERENCE,
                     from_span,
                     format!("`{comp}` has several outputs; say which one"),
                 )
                 .help = Some(format!("one of {}", names.join(", ")));
-                None
             }
-            Some(p) => match outs.iter().position(|o| o.name == p) {
-                Some(oi) => Some(Port {
-                    component: ci,
-                    output: oi,
-                }),
-                None => {
-                    let names: Vec<&str> = outs.iter().map(|o| o.name.as_str()).collect();
-                    self.current = Some(consumer.to_string());
-                    let d = self.error(
-                        codes::DANGLING_REFERENCE,
-                        from_span,
-                        format!("`{comp}` has no output named `{p}`"),
-                    );
-                    d.help = Some(match suggest(p, &names) {
-                        Some(s) => format!("did you mean `{comp}.{s}`?"),
-                        None => format!("outputs of `{comp}`: {}", names.join(", ")),
-                    });
-                    None
-                }
-            },
+            Unresolved::NoOutput(comp, p, target) => {
+                let names: Vec<&str> = target.outputs.iter().map(|o| o.name.as_str()).collect();
+                let d = self.error(
+                    codes::DANGLING_REFERENCE,
+                    from_span,
+                    format!("`{comp}` has no output named `{p}`"),
+                );
+                d.help = Some(match suggest(p, &names) {
+                    Some(s) => format!("did you mean `{comp}.{s}`?"),
+                    None => format!("outputs of `{comp}`: {}", names.join(", ")),
+                });
+            }
         }
     }
 
@@ -1591,5 +1673,81 @@ mod tests {
                 .collect();
             assert_eq!(froms, [("p", "stage_one_b"), ("q", "stage_one_a")]);
         }
+    }
+
+    /// Whether component `c{j}` of [`many_references`] has two outputs (`out` and `x`).
+    fn two_outputs(j: usize) -> bool {
+        j > 0 && j.is_multiple_of(10)
+    }
+
+    /// A topology with more references than [`PARALLEL_REFS`]: component `i` reads `c{i-1}`
+    /// (its output `out`) and `c{i/2}` (its output `x`, if it has two), and the references of
+    /// the components in `dangling` point nowhere instead.
+    fn many_references(n: usize, dangling: &[usize]) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::from("components:\n  c0: {}\n");
+        for i in 1..n {
+            let (before, half) = (i - 1, i / 2);
+            let first = if dangling.contains(&i) {
+                format!("nowhere{i}")
+            } else if two_outputs(before) {
+                format!("c{before}.out")
+            } else {
+                format!("c{before}")
+            };
+            let second = if two_outputs(half) { ".x" } else { "" };
+            let _ = write!(
+                text,
+                "  c{i}: {{ inputs: {{ a: {first}, b: c{half}{second} }}, label: CR"
+            );
+            if two_outputs(i) {
+                text.push_str(", outputs: { out: {}, x: {} }");
+            }
+            text.push_str(" }\n");
+        }
+        text
+    }
+
+    #[test]
+    fn references_resolved_on_two_threads_keep_their_inputs() {
+        let n = PARALLEL_REFS / 2 + 500;
+        let topology = load_str("t.yaml", &many_references(n, &[])).unwrap();
+        let mut checked = 0;
+        for c in &topology.components {
+            let i: usize = c.name[1..].parse().unwrap();
+            let froms: Vec<String> = c
+                .inputs
+                .iter()
+                .map(|input| topology.port_name(input.from))
+                .collect();
+            if i == 0 {
+                assert!(froms.is_empty());
+                continue;
+            }
+            let out = |j: usize, x: bool| {
+                format!("c{j}.{}", if x && two_outputs(j) { "x" } else { "out" })
+            };
+            assert_eq!(froms, [out(i - 1, false), out(i / 2, true)], "{}", c.name);
+            checked += 1;
+        }
+        assert_eq!(checked, n - 1);
+    }
+
+    #[test]
+    fn references_unresolved_on_either_thread_are_reported_at_their_component() {
+        let n = PARALLEL_REFS / 2 + 500;
+        let errors = load_str("t.yaml", &many_references(n, &[n - 3, 7])).unwrap_err();
+        let mut reported: Vec<(String, Option<String>)> = errors
+            .into_iter()
+            .map(|d| (d.message, d.component))
+            .collect();
+        reported.sort();
+        let expected = |i: usize| {
+            (
+                format!("no component named `nowhere{i}`"),
+                Some(format!("c{i}")),
+            )
+        };
+        assert_eq!(reported, [expected(n - 3), expected(7)]);
     }
 }
