@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use blazes_annotations::Gate;
+use blazes_annotations::Annotation;
 
 use super::lattice::{Interner, Lbl, SetId};
 use super::rules::{self, Contribution, Kind, Rule};
@@ -151,12 +151,8 @@ pub struct Fixed {
     consumers: Vec<u32>,
     /// Declared seal of each port.
     declared: Vec<Option<SetId>>,
-    /// Strongly connected components of the component graph.
+    /// Strongly connected components of the component graph, in topological order.
     sccs: Sccs,
-    /// SCC indices in topological order (producers first).
-    order: Vec<usize>,
-    /// Position of each SCC in `order`.
-    position: Vec<usize>,
     /// Whether each SCC is a loop (several members, or one that feeds itself).
     cyclic: Vec<bool>,
 }
@@ -235,25 +231,19 @@ impl Tables {
 /// Topologies from this many components on have their [`Shape`] worked out on a second thread.
 const PARALLEL_FROM: usize = 4096;
 
-/// The shape of the component graph: its strongly connected components in topological order.
+/// The shape of the component graph: its strongly connected components, numbered in
+/// topological order, and which are loops.
 struct Shape {
     sccs: Sccs,
-    order: Vec<usize>,
-    position: Vec<usize>,
     cyclic: Vec<bool>,
 }
 
 impl Shape {
     fn new(topology: &Topology) -> Self {
         // Strongly connected components (iterative, so deep chains cannot overflow the stack),
-        // put in topological order so each is solved after everything feeding it.
+        // in topological order so each is solved after everything feeding it.
         let sccs = Sccs::new(topology);
-        let order = sccs.topological_order(topology);
-        let mut position = vec![0; order.len()];
-        for (i, &s) in order.iter().enumerate() {
-            position[s] = i;
-        }
-        let cyclic = (0..order.len())
+        let cyclic = (0..sccs.len())
             .map(|s| {
                 let members = sccs.members(s);
                 members.len() > 1
@@ -263,12 +253,7 @@ impl Shape {
                         .any(|i| i.from.component == members[0])
             })
             .collect();
-        Shape {
-            sccs,
-            order,
-            position,
-            cyclic,
-        }
+        Shape { sccs, cyclic }
     }
 }
 
@@ -314,26 +299,31 @@ impl<'t> Solver<'t> {
         let n = topology.components.len();
         let mut interner = Interner::new(topology);
         let mut base = Vec::with_capacity(n + 1);
-        let mut declared = Vec::new();
+        let mut declared = Vec::with_capacity(n);
+        // Counted on the way, to allocate the path and consumer tables once.
+        let (mut path_count, mut consumer_count) = (0, 0);
         for c in &topology.components {
             base.push(declared.len());
             for o in &c.outputs {
                 declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
+                consumer_count += o.consumers.len();
             }
+            path_count += c.paths.len();
         }
         base.push(declared.len());
         let mut owner = Vec::with_capacity(declared.len());
         for (c, comp) in topology.components.iter().enumerate() {
             owner.extend(std::iter::repeat_n(small(c), comp.outputs.len()));
         }
-        // Few distinct gates are written, on many paths: intern each once.
-        let mut interned: std::collections::HashMap<&Gate, Option<SetId>> =
-            std::collections::HashMap::new();
+        // Few distinct annotations are written, each shared by many paths (the loader gives
+        // equal labels one `Arc`): intern each one's gate once, found by its address.
+        let mut interned: rustc_hash::FxHashMap<*const Annotation, Option<SetId>> =
+            rustc_hash::FxHashMap::default();
         let mut path_start = Vec::with_capacity(n + 1);
-        let mut paths = Vec::new();
+        let mut paths = Vec::with_capacity(path_count);
         let mut flags = Vec::with_capacity(n);
         let mut consumer_start = Vec::with_capacity(n + 1);
-        let mut consumers = Vec::new();
+        let mut consumers = Vec::with_capacity(consumer_count);
         for c in &topology.components {
             path_start.push(small(paths.len()));
             for p in &c.paths {
@@ -342,10 +332,9 @@ impl<'t> Solver<'t> {
                     from: small(base[from.component] + from.output),
                     output: small(p.output),
                     kind: Kind::of(&p.annotation),
-                    gate: p
-                        .annotation
-                        .gate()
-                        .and_then(|g| *interned.entry(g).or_insert_with(|| interner.gate(g))),
+                    gate: *interned
+                        .entry(Arc::as_ptr(&p.annotation))
+                        .or_insert_with(|| p.annotation.gate().and_then(|g| interner.gate(g))),
                 });
             }
             flags.push(
@@ -360,12 +349,7 @@ impl<'t> Solver<'t> {
         path_start.push(small(paths.len()));
         consumer_start.push(small(consumers.len()));
         let overrides = overrides.unwrap_or_else(|| vec![None; n]);
-        let Shape {
-            sccs,
-            order,
-            position,
-            cyclic,
-        } = shape();
+        let Shape { sccs, cyclic } = shape();
         Solver {
             topology,
             tables: Tables {
@@ -381,8 +365,6 @@ impl<'t> Solver<'t> {
                     consumers,
                     declared,
                     sccs,
-                    order,
-                    position,
                     cyclic,
                 }),
             },
@@ -596,7 +578,7 @@ pub fn solve(solver: &mut Solver<'_>) -> State {
         events: Vec::new(),
         loop_events: Vec::new(),
     };
-    let mut dirty = vec![true; solver.tables.order.len()];
+    let mut dirty = vec![true; solver.tables.sccs.len()];
     run(solver, &mut state, &mut dirty);
     state
 }
@@ -605,15 +587,15 @@ pub fn solve(solver: &mut Solver<'_>) -> State {
 /// own SCCs, then, in topological order, every SCC whose inputs changed. The result equals
 /// solving from scratch with the orderings in place.
 pub fn reorder(solver: &mut Solver<'_>, state: &mut State, added: &[(usize, Ordering)]) {
-    let mut dirty = vec![false; solver.tables.order.len()];
+    let mut dirty = vec![false; solver.tables.sccs.len()];
     for &(c, ordering) in added {
         solver.tables.overrides[c] = Some(ordering);
-        dirty[solver.tables.position[solver.tables.sccs.of[c]]] = true;
+        dirty[solver.tables.sccs.of(c)] = true;
     }
     run(solver, state, &mut dirty);
 }
 
-/// Solves the SCCs marked in `dirty` (indexed by topological position) from their current
+/// Solves the SCCs marked in `dirty` (indexed by SCC, so in topological order) from their current
 /// inputs, marking the consumers of every label that changes, in one sweep in topological
 /// order. Each SCC solved gets fresh events; the others keep theirs.
 fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
@@ -628,11 +610,10 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
     let mut members = Vec::new();
-    for pos in 0..dirty.len() {
-        if !std::mem::take(&mut dirty[pos]) {
+    for s in 0..dirty.len() {
+        if !std::mem::take(&mut dirty[s]) {
             continue;
         }
-        let s = solver.tables.order[pos];
         members.clear();
         members.extend_from_slice(solver.tables.sccs.members(s));
         for &c in &members {
@@ -690,7 +671,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 if rose {
                     for &consumer in solver.tables.consumers_of(c) {
                         let consumer = consumer as usize;
-                        if solver.tables.sccs.of[consumer] == s && !queued[consumer] {
+                        if solver.tables.sccs.of(consumer) == s && !queued[consumer] {
                             queued[consumer] = true;
                             queue.push_back(consumer);
                         }
@@ -717,9 +698,9 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         if changed {
             for &c in &members {
                 for &consumer in solver.tables.consumers_of(c) {
-                    let t = solver.tables.sccs.of[consumer as usize];
+                    let t = solver.tables.sccs.of(consumer as usize);
                     if t != s {
-                        dirty[solver.tables.position[t]] = true;
+                        dirty[t] = true;
                     }
                 }
             }
@@ -758,61 +739,57 @@ fn merge(old: Vec<Event>, fresh: Vec<Event>, touched: &[bool]) -> Vec<Event> {
 }
 
 /// The strongly connected components of the component graph (producer -> consumer edges), in
-/// flat arrays: a large topology has about as many components as SCCs, so one allocation per
-/// SCC would dominate.
+/// flat arrays of 32-bit indices: a large topology has about as many components as SCCs, so one
+/// allocation per SCC would dominate. SCCs are numbered in topological order: every producer's
+/// SCC comes before its consumers'.
 #[derive(Clone, Debug)]
 struct Sccs {
-    /// SCC index of each component.
-    of: Vec<usize>,
+    /// SCC of each component.
+    of: Vec<u32>,
     /// Components grouped by SCC, ascending within each: SCC `s` is
     /// `members[start[s]..start[s + 1]]`.
     members: Vec<usize>,
-    start: Vec<usize>,
-}
-
-/// Edges `from -> to` in compressed form: the targets of `v` are `adj[off[v]..off[v + 1]]`, in
-/// the order given.
-fn csr(
-    nodes: usize,
-    edges: impl Iterator<Item = (usize, usize)> + Clone,
-) -> (Vec<usize>, Vec<usize>) {
-    let mut off = vec![0usize; nodes + 1];
-    for (from, _) in edges.clone() {
-        off[from + 1] += 1;
-    }
-    for v in 0..nodes {
-        off[v + 1] += off[v];
-    }
-    let mut fill = off.clone();
-    let mut adj = vec![0usize; off[nodes]];
-    for (from, to) in edges {
-        adj[fill[from]] = to;
-        fill[from] += 1;
-    }
-    (off, adj)
+    start: Vec<u32>,
 }
 
 impl Sccs {
     /// Tarjan's algorithm with an explicit stack (deep chains cannot overflow the call stack).
+    /// It completes an SCC only after every SCC its members feed, so numbering SCCs backwards
+    /// from the last completed gives a topological order directly.
     fn new(topo: &Topology) -> Self {
-        const UNSEEN: usize = usize::MAX;
+        const UNSEEN: u32 = u32::MAX;
         let n = topo.components.len();
-        let (off, adj) = csr(
-            n,
-            topo.components
-                .iter()
-                .enumerate()
-                .flat_map(|(ci, c)| c.inputs.iter().map(move |i| (i.from.component, ci))),
-        );
+        // Consumers of each component, in compressed form: those of `v` are
+        // `adj[off[v]..off[v + 1]]`, in component and input order.
+        let mut off = vec![0u32; n + 1];
+        for c in &topo.components {
+            for i in &c.inputs {
+                off[i.from.component + 1] += 1;
+            }
+        }
+        for v in 0..n {
+            off[v + 1] += off[v];
+        }
+        let mut fill = off.clone();
+        let mut adj = vec![0u32; off[n] as usize];
+        for (ci, c) in topo.components.iter().enumerate() {
+            for i in &c.inputs {
+                let at = &mut fill[i.from.component];
+                adj[*at as usize] = small(ci);
+                *at += 1;
+            }
+        }
+        drop(fill);
         let mut index = vec![UNSEEN; n];
-        let mut low = vec![0usize; n];
+        let mut low = vec![0u32; n];
         let mut on_stack = vec![false; n];
-        let mut stack = Vec::new();
-        let mut of = vec![0usize; n];
+        let mut stack: Vec<u32> = Vec::new();
+        // Completion number of each component's SCC.
+        let mut done = vec![0u32; n];
         let mut count = 0;
         let mut next = 0;
         // (vertex, position of its next edge in `adj`)
-        let mut calls: Vec<(usize, usize)> = Vec::new();
+        let mut calls: Vec<(u32, u32)> = Vec::new();
         for root in 0..n {
             if index[root] != UNSEEN {
                 continue;
@@ -820,21 +797,22 @@ impl Sccs {
             index[root] = next;
             low[root] = next;
             next += 1;
-            stack.push(root);
+            stack.push(small(root));
             on_stack[root] = true;
-            calls.push((root, off[root]));
+            calls.push((small(root), off[root]));
             while let Some(top) = calls.len().checked_sub(1) {
                 let (v, e) = calls[top];
+                let v = v as usize;
                 if e < off[v + 1] {
                     calls[top].1 += 1;
-                    let w = adj[e];
+                    let w = adj[e as usize] as usize;
                     if index[w] == UNSEEN {
                         index[w] = next;
                         low[w] = next;
                         next += 1;
-                        stack.push(w);
+                        stack.push(small(w));
                         on_stack[w] = true;
-                        calls.push((w, off[w]));
+                        calls.push((small(w), off[w]));
                     } else if on_stack[w] {
                         low[v] = low[v].min(index[w]);
                     }
@@ -842,12 +820,14 @@ impl Sccs {
                 }
                 calls.pop();
                 if let Some(&(u, _)) = calls.last() {
+                    let u = u as usize;
                     low[u] = low[u].min(low[v]);
                 }
                 if low[v] == index[v] {
                     while let Some(w) = stack.pop() {
+                        let w = w as usize;
                         on_stack[w] = false;
-                        of[w] = count;
+                        done[w] = count;
                         if w == v {
                             break;
                         }
@@ -856,10 +836,14 @@ impl Sccs {
                 }
             }
         }
-        // Group the members by SCC (a counting sort keeps them ascending within each).
-        let mut start = vec![0usize; count + 1];
+        drop((index, low, on_stack, adj, off));
+        // Number SCCs in reverse completion order, and group the members by SCC (a counting
+        // sort keeps them ascending within each).
+        let count = count as usize;
+        let of: Vec<u32> = done.into_iter().map(|d| small(count) - 1 - d).collect();
+        let mut start = vec![0u32; count + 1];
         for &s in &of {
-            start[s + 1] += 1;
+            start[s as usize + 1] += 1;
         }
         for s in 0..count {
             start[s + 1] += start[s];
@@ -867,49 +851,26 @@ impl Sccs {
         let mut fill = start.clone();
         let mut members = vec![0usize; n];
         for (v, &s) in of.iter().enumerate() {
-            members[fill[s]] = v;
-            fill[s] += 1;
+            let at = &mut fill[s as usize];
+            members[*at as usize] = v;
+            *at += 1;
         }
         Sccs { of, members, start }
     }
 
-    /// The components of SCC `s`, ascending (never empty).
-    fn members(&self, s: usize) -> &[usize] {
-        &self.members[self.start[s]..self.start[s + 1]]
+    /// Number of SCCs.
+    fn len(&self) -> usize {
+        self.start.len() - 1
     }
 
-    /// SCC indices ordered so that every producer SCC comes before its consumers (Kahn's
-    /// algorithm on the condensation, ties broken by the smallest component index for
-    /// determinism).
-    fn topological_order(&self, topo: &Topology) -> Vec<usize> {
-        let k = self.start.len() - 1;
-        let mut indegree = vec![0usize; k];
-        let edges = topo.components.iter().enumerate().flat_map(|(ci, c)| {
-            c.inputs
-                .iter()
-                .map(move |input| (self.of[input.from.component], self.of[ci]))
-                .filter(|(a, b)| a != b)
-        });
-        for (_, b) in edges.clone() {
-            indegree[b] += 1;
-        }
-        let (off, succ) = csr(k, edges);
-        let min_member = |s: usize| self.members[self.start[s]];
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize)>> = (0..k)
-            .filter(|&s| indegree[s] == 0)
-            .map(|s| std::cmp::Reverse((min_member(s), s)))
-            .collect();
-        let mut order = Vec::with_capacity(k);
-        while let Some(std::cmp::Reverse((_, s))) = ready.pop() {
-            order.push(s);
-            for &t in &succ[off[s]..off[s + 1]] {
-                indegree[t] -= 1;
-                if indegree[t] == 0 {
-                    ready.push(std::cmp::Reverse((min_member(t), t)));
-                }
-            }
-        }
-        order
+    /// The SCC of component `c`.
+    fn of(&self, c: usize) -> usize {
+        self.of[c] as usize
+    }
+
+    /// The components of SCC `s`, ascending (never empty).
+    fn members(&self, s: usize) -> &[usize] {
+        &self.members[self.start[s] as usize..self.start[s + 1] as usize]
     }
 }
 
