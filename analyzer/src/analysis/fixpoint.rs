@@ -610,6 +610,8 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
     let mut members = Vec::new();
+    // The members of the SCC being solved whose labels changed.
+    let mut changed = Vec::new();
     for s in 0..dirty.len() {
         if !std::mem::take(&mut dirty[s]) {
             continue;
@@ -619,23 +621,27 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         for &c in &members {
             touched[c] = true;
         }
-        let mut changed = false;
+        changed.clear();
         if !solver.tables.cyclic[s] {
             // Evaluated once, from final inputs: its label and events are final.
             let c = members[0];
             solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
             let base = solver.tables.base[c];
+            let mut differs = false;
             for (oi, &(l, why)) in buf.iter().enumerate() {
-                changed |= state.labels[base + oi] != l;
+                differs |= state.labels[base + oi] != l;
                 state.labels[base + oi] = l;
                 state.whys[base + oi] = why;
+            }
+            if differs {
+                changed.push(c);
             }
         } else {
             // A loop: iterate from ⊥ to its least fixpoint, then record final events.
             old.clear();
             for &c in &members {
                 let base = solver.tables.base[c];
-                for oi in 0..topo.components[c].outputs.len() {
+                for oi in 0..solver.tables.base[c + 1] - base {
                     old.push(state.labels[base + oi]);
                     state.labels[base + oi] = Lbl::Bot;
                     state.whys[base + oi] = Why {
@@ -683,9 +689,13 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
             for &c in &members {
                 solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
                 let base = solver.tables.base[c];
+                let mut differs = false;
                 for oi in 0..buf.len() {
-                    changed |= old[at] != state.labels[base + oi];
+                    differs |= old[at] != state.labels[base + oi];
                     at += 1;
+                }
+                if differs {
+                    changed.push(c);
                 }
             }
             if !anomalies.is_empty() {
@@ -695,13 +705,12 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 fresh_loop.extend(anomalies.drain());
             }
         }
-        if changed {
-            for &c in &members {
-                for &consumer in solver.tables.consumers_of(c) {
-                    let t = solver.tables.sccs.of(consumer as usize);
-                    if t != s {
-                        dirty[t] = true;
-                    }
+        // Only the consumers of members whose labels changed see different inputs.
+        for &c in &changed {
+            for &consumer in solver.tables.consumers_of(c) {
+                let t = solver.tables.sccs.of(consumer as usize);
+                if t != s {
+                    dirty[t] = true;
                 }
             }
         }

@@ -5,8 +5,7 @@ pub mod findings;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use blazes_annotations::Label;
-
+use crate::analysis::lattice::Lbl;
 use crate::analysis::{Analysis, Event, Ordering, originates};
 use crate::model::{Port, Topology};
 
@@ -105,33 +104,47 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             .map(|(&c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
             .collect::<Vec<_>>()
     };
-    let (after, later, first_seals, later_seals) = std::thread::scope(|scope| {
-        // Seal suggestions read only the analysis as written, and a component's origin paths are
-        // final once it is ordered: those of the first origins are worked out on a second core
-        // while the rounds run.
-        let first_seals = scope.spawn(|| suggest(&first));
-        // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a
-        // read becomes `Run` and meets rule 1), so iterate until no new site appears; each round
-        // solves again only what its new orderings change.
-        let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-        let mut after = a.clone();
-        let mut added: Vec<(usize, Ordering)> = first.keys().map(|&c| (c, strategy(c))).collect();
-        while !added.is_empty() {
-            after = after.reorder(t, &added);
-            collect_origins(&after, &mut later);
-            // The new origins are the ones no ordering covers yet.
-            added = later
-                .keys()
-                .filter(|&&c| after.ordering(c).is_none())
-                .map(|&c| (c, strategy(c)))
-                .collect();
-        }
-        let later_seals = suggest(&later);
-        let first_seals = first_seals
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (after, later, first_seals, later_seals)
-    });
+    let (after, later, first_seals, later_seals, barriers, problems) =
+        std::thread::scope(|scope| {
+            // Seal suggestions read only the analysis as written, and a component's origin paths are
+            // final once it is ordered: those of the first origins are worked out on a second core
+            // while the rounds run.
+            let first_seals = scope.spawn(|| suggest(&first));
+            // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a
+            // read becomes `Run` and meets rule 1), so iterate until no new site appears; each round
+            // solves again only what its new orderings change.
+            let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            let mut after = a.clone();
+            let mut added: Vec<(usize, Ordering)> =
+                first.keys().map(|&c| (c, strategy(c))).collect();
+            while !added.is_empty() {
+                after = after.reorder(t, &added);
+                collect_origins(&after, &mut later);
+                // The new origins are the ones no ordering covers yet.
+                added = later
+                    .keys()
+                    .filter(|&&c| after.ordering(c).is_none())
+                    .map(|&c| (c, strategy(c)))
+                    .collect();
+            }
+            // The seal barriers and the verification need only the rounds' results: on the second
+            // core (once the first suggestions are done) while the later ones are traced.
+            let first_seals = first_seals
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let (later_seals, (barriers, problems)) = std::thread::scope(|tail| {
+                let checks = tail.spawn(|| {
+                    let ordered = |c: usize| first.contains_key(&c) || later.contains_key(&c);
+                    (seal_sites(t, a, ordered), verify(t, &after))
+                });
+                let later_seals = suggest(&later);
+                let checks = checks
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (later_seals, checks)
+            });
+            (after, later, first_seals, later_seals, barriers, problems)
+        });
 
     // Origins found in later rounds are at components never ordered before: the two are disjoint.
     let mut order_sites: Vec<(usize, &BTreeSet<usize>, Vec<SealSuggestion>)> = first
@@ -152,10 +165,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             },
         })
         .collect();
-    let mut origins = first;
-    origins.extend(later);
-    sites.extend(seal_sites(t, a, &origins));
-    let problems = verify(t, &after);
+    sites.extend(barriers);
     Plan {
         sites,
         after,
@@ -178,9 +188,9 @@ fn collect_origins(a: &Analysis, origins: &mut BTreeMap<usize, BTreeSet<usize>>)
     }
 }
 
-/// Seal barriers the topology relies on, grouped per component (order sites excluded: their
-/// inputs are ordered anyway).
-fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<Site> {
+/// Seal barriers the topology relies on, grouped per component (order sites, the components
+/// `ordered` says yes to, excluded: their inputs are ordered anyway).
+fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Vec<Site> {
     /// Per component: reads/writes relying on the barrier, sealed inputs, keys.
     #[derive(Default)]
     struct Barrier {
@@ -201,7 +211,7 @@ fn seal_sites(t: &Topology, a: &Analysis, origins: &BTreeMap<usize, BTreeSet<usi
             } if !guards.is_empty() => (*component, *path, guards.clone()),
             _ => continue,
         };
-        if origins.contains_key(&c) {
+        if ordered(c) {
             continue;
         }
         let comp = &t.components[c];
@@ -394,16 +404,16 @@ fn verify(t: &Topology, after: &Analysis) -> Vec<String> {
                 component: ci,
                 output: oi,
             };
-            let label = after.label(port);
-            let bad = match label {
-                Label::Inst | Label::Diverge => true,
-                Label::Run => !may_run[ci],
-                Label::Seal(_) | Label::Async => false,
+            let bad = match after.lbl(port) {
+                Lbl::Inst | Lbl::Diverge => true,
+                Lbl::Run => !may_run[ci],
+                Lbl::Bot | Lbl::Seal(_) | Lbl::Async => false,
             };
             if bad {
                 problems.push(format!(
-                    "`{}` is still {label} after the plan",
-                    t.port_name(port)
+                    "`{}` is still {} after the plan",
+                    t.port_name(port),
+                    after.label(port)
                 ));
             }
         }
