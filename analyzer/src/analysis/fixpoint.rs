@@ -625,6 +625,12 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         if !solver.tables.cyclic[s] {
             // Evaluated once, from final inputs: its label and events are final.
             let c = members[0];
+            // The SCCs after it, if they are to be solved too.
+            let next = |k: usize| {
+                let t = s + k;
+                (dirty.get(t) == Some(&true)).then(|| solver.tables.sccs.members(t)[0])
+            };
+            warm(&solver.tables, &state.labels, [next(1), next(2), next(3)]);
             solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
             let base = solver.tables.base[c];
             let mut differs = false;
@@ -653,6 +659,8 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 queued[c] = true;
             }
             while let Some(c) = queue.pop_front() {
+                let next = |i: usize| queue.get(i).copied();
+                warm(&solver.tables, &state.labels, [next(0), next(1), next(2)]);
                 queued[c] = false;
                 solver.evaluate(c, &state.labels, &mut buf, Some(&mut seen_events));
                 for e in seen_events.drain(..) {
@@ -686,7 +694,9 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
             }
             let first = fresh.len();
             let mut at = 0;
-            for &c in &members {
+            for (i, &c) in members.iter().enumerate() {
+                let next = |k: usize| members.get(i + k).copied();
+                warm(&solver.tables, &state.labels, [next(1), next(2), next(3)]);
                 solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
                 let base = solver.tables.base[c];
                 let mut differs = false;
@@ -727,6 +737,33 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         _ => (e.component(), 0, Rule::Pass),
     });
     state.loop_events = merge(std::mem::take(&mut state.loop_events), fresh_loop, &touched);
+}
+
+/// Starts the memory reads of the next evaluations, so that their cache misses overlap with
+/// the current one. A large topology is evaluated in an order with little locality (components
+/// are numbered by name), and each evaluation is a chain of dependent reads (component → its
+/// paths → their input labels), so a miss at each link is otherwise waited for in turn. Each
+/// component evaluated next (`next`, in order) is one link further along: the third gets its
+/// table entries read, the second its first path, the first the labels its paths read. Only
+/// caches change: the values read are discarded.
+fn warm(t: &Tables, labels: &[Lbl], next: [Option<usize>; 3]) {
+    use std::hint::black_box;
+    if let Some(c) = next[2] {
+        black_box((t.path_start[c], t.base[c], t.consumer_start[c]));
+    }
+    if let Some(c) = next[1] {
+        black_box(t.paths.get(t.path_start[c] as usize).map(|p| p.from));
+        black_box(t.consumers.get(t.consumer_start[c] as usize));
+    }
+    if let Some(c) = next[0] {
+        let paths = t.path_start[c] as usize..t.path_start[c + 1] as usize;
+        for p in &t.paths[paths] {
+            black_box(labels[p.from as usize]);
+        }
+        for &consumer in t.consumers_of(c) {
+            black_box(t.sccs.of[consumer as usize]);
+        }
+    }
 }
 
 /// Merges two event lists sorted by component, dropping the old events of `touched`
