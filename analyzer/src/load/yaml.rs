@@ -108,6 +108,10 @@ fn load_streamed(
     const BATCH: usize = 1024;
     let (parsed, mut ctx, building) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
+        // Batches go back to the parser once built, to be freed where they were allocated:
+        // memory freed on its own thread is reused at once, while memory freed from another
+        // thread comes back later, and the parser would take fresh pages meanwhile.
+        let (back, returned) = std::sync::mpsc::channel::<Vec<(Node<'_>, Node<'_>)>>();
         let source = Arc::clone(source);
         let builder = scope.spawn(move || {
             let mut ctx = Ctx::new(source, rust);
@@ -123,9 +127,11 @@ fn load_streamed(
                     );
                     ctx.building(&top)
                 });
-                for (k, v) in entries {
+                for (k, v) in &entries {
                     ctx.add_component(building, k, v);
                 }
+                // The parser may be done: then the batch is freed here.
+                let _ = back.send(entries);
             }
             (ctx, building)
         });
@@ -133,17 +139,30 @@ fn load_streamed(
         let mut pending = Vec::with_capacity(BATCH);
         fn send<'t>(
             tx: &std::sync::mpsc::SyncSender<Batch<'t>>,
+            returned: &std::sync::mpsc::Receiver<Vec<(Node<'t>, Node<'t>)>>,
             prefix: Option<&[(Node<'t>, Node<'t>)]>,
             pending: &mut Vec<(Node<'t>, Node<'t>)>,
         ) {
-            let batch = (prefix.map(<[_]>::to_vec), std::mem::take(pending));
+            // Free the batches built meanwhile, and reuse one's room for the next.
+            let room = returned.try_iter().reduce(|kept, other| {
+                drop(other);
+                kept
+            });
+            let next = room.map_or_else(
+                || Vec::with_capacity(BATCH),
+                |mut room| {
+                    room.clear();
+                    room
+                },
+            );
+            let batch = (prefix.map(<[_]>::to_vec), std::mem::replace(pending, next));
             // The builder only stops early by panicking, which the join below passes on.
             let _ = tx.send(batch);
         }
         let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
             pending.push((k, v));
             if pending.len() == BATCH {
-                send(&tx, first.then_some(prefix), &mut pending);
+                send(&tx, &returned, first.then_some(prefix), &mut pending);
                 first = false;
             }
         });
@@ -156,6 +175,7 @@ fn load_streamed(
                 });
             send(
                 &tx,
+                &returned,
                 first.then_some(prefix.unwrap_or_default()),
                 &mut pending,
             );
@@ -744,7 +764,7 @@ impl Ctx {
         building.names.reserve(entries.len());
         building.built.reserve(entries.len());
         for (k, v) in entries {
-            self.add_component(building, k, v);
+            self.add_component(building, &k, &v);
         }
         Some(())
     }
@@ -772,10 +792,10 @@ impl Ctx {
 
     /// Builds the component of one entry of `components`; duplicates and bad names are
     /// reported.
-    fn add_component<'t>(&mut self, building: &mut Building<'t>, k: Node<'t>, v: Node<'t>) {
-        let key = match k.value {
-            Value::Str(s) => s,
-            _ => match self.string(&k, "a component name") {
+    fn add_component<'t>(&mut self, building: &mut Building<'t>, k: &Node<'t>, v: &Node<'t>) {
+        let key = match &k.value {
+            Value::Str(s) => s.clone(),
+            _ => match self.string(k, "a component name") {
                 Some(s) => Cow::Owned(s),
                 None => return,
             },
@@ -806,7 +826,7 @@ impl Ctx {
             });
             return;
         }
-        let Some(entries) = self.mapping(&v, COMPONENT_KEYS, &format_args!("component `{name}`"))
+        let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
         else {
             building.names.insert(key, (k.span, None));
             return;
