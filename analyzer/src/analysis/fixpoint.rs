@@ -630,7 +630,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 let t = s + k;
                 (dirty.get(t) == Some(&true)).then(|| solver.tables.sccs.members(t)[0])
             };
-            warm(&solver.tables, &state.labels, [next(1), next(2), next(3)]);
+            warm(&solver.tables, state, [next(1), next(2), next(3)]);
             solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
             let base = solver.tables.base[c];
             let mut differs = false;
@@ -660,7 +660,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
             }
             while let Some(c) = queue.pop_front() {
                 let next = |i: usize| queue.get(i).copied();
-                warm(&solver.tables, &state.labels, [next(0), next(1), next(2)]);
+                warm(&solver.tables, state, [next(0), next(1), next(2)]);
                 queued[c] = false;
                 solver.evaluate(c, &state.labels, &mut buf, Some(&mut seen_events));
                 for e in seen_events.drain(..) {
@@ -696,7 +696,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
             let mut at = 0;
             for (i, &c) in members.iter().enumerate() {
                 let next = |k: usize| members.get(i + k).copied();
-                warm(&solver.tables, &state.labels, [next(1), next(2), next(3)]);
+                warm(&solver.tables, state, [next(1), next(2), next(3)]);
                 solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
                 let base = solver.tables.base[c];
                 let mut differs = false;
@@ -744,9 +744,10 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
 /// are numbered by name), and each evaluation is a chain of dependent reads (component → its
 /// paths → their input labels), so a miss at each link is otherwise waited for in turn. Each
 /// component evaluated next (`next`, in order) is one link further along: the third gets its
-/// table entries read, the second its first path, the first the labels its paths read. Only
-/// caches change: the values read are discarded.
-fn warm(t: &Tables, labels: &[Lbl], next: [Option<usize>; 3]) {
+/// table entries read, the second its first path and its own first label (which the new one is
+/// joined into), the first the labels its paths read and the SCCs of its consumers. Only caches
+/// change: the values read are discarded.
+fn warm(t: &Tables, state: &State, next: [Option<usize>; 3]) {
     use std::hint::black_box;
     if let Some(c) = next[2] {
         black_box((t.path_start[c], t.base[c], t.consumer_start[c]));
@@ -754,11 +755,13 @@ fn warm(t: &Tables, labels: &[Lbl], next: [Option<usize>; 3]) {
     if let Some(c) = next[1] {
         black_box(t.paths.get(t.path_start[c] as usize).map(|p| p.from));
         black_box(t.consumers.get(t.consumer_start[c] as usize));
+        // Its own labels, which it is compared with and joined into.
+        black_box(state.labels[t.base[c]]);
     }
     if let Some(c) = next[0] {
         let paths = t.path_start[c] as usize..t.path_start[c + 1] as usize;
         for p in &t.paths[paths] {
-            black_box(labels[p.from as usize]);
+            black_box(state.labels[p.from as usize]);
         }
         for &consumer in t.consumers_of(c) {
             black_box(t.sccs.of[consumer as usize]);

@@ -106,13 +106,13 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     };
     let (after, later, first_seals, later_seals, barriers, problems) =
         std::thread::scope(|scope| {
-            // Seal suggestions read only the analysis as written, and a component's origin paths are
-            // final once it is ordered: those of the first origins are worked out on a second core
-            // while the rounds run.
+            // Seal suggestions read only the analysis as written, and a component's origin paths
+            // are final once it is ordered: those of the first origins are worked out on a second
+            // core while the rounds run.
             let first_seals = scope.spawn(|| suggest(&first));
-            // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a
-            // read becomes `Run` and meets rule 1), so iterate until no new site appears; each round
-            // solves again only what its new orderings change.
+            // Applying remedies can expose new origins downstream (an `Inst` that was passed on by
+            // a read becomes `Run` and meets rule 1), so iterate until no new site appears; each
+            // round solves again only what its new orderings change.
             let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
             let mut after = a.clone();
             let mut added: Vec<(usize, Ordering)> =
