@@ -254,10 +254,12 @@ impl<'a> Entries<'a> {
     }
 }
 
-/// Every component name written, with its span and, when its component was built, its file
-/// position. Hashed with the Fx hash: a million short names are hashed twice each, and the
+/// Every component name written, with its span and, when its component was built, its place
+/// and its number of outputs: the place is its file position while components are built, and its
+/// name-order number once they are sorted (so that most references resolve with this one lookup).
+/// Hashed with the Fx hash: a million short names are hashed twice each, and the
 /// standard SipHash showed up in profiles of large topologies.
-type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<usize>), rustc_hash::FxBuildHasher>;
+type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<(u32, u32)>), rustc_hash::FxBuildHasher>;
 
 /// Bytes of text per component below which a file is unlikely to go: the loader reserves room
 /// for `text.len() / BYTES_PER_COMPONENT` components up front. Room reserved and never used
@@ -321,11 +323,10 @@ fn permute<T>(items: &mut [T], mut rank: Vec<usize>) {
     }
 }
 
-/// How references find their component: by name to file position, then to name-order number.
+/// How references find their component: by name to name-order number (and number of outputs),
+/// then, when the component itself is needed, to its file position.
 struct Index<'n, 't> {
     names: &'n Names<'t>,
-    /// Name-order number of each file position.
-    rank: &'n [usize],
     /// File position of each name-order number.
     order: &'n [usize],
 }
@@ -403,19 +404,20 @@ fn resolve<'r>(
         Some((c, p)) => (c, Some(p)),
         None => (from, None),
     };
-    let (component, target) = match index.names.get(comp) {
+    let (component, outputs) = match index.names.get(comp) {
         Some((_, None)) => return Err(Unresolved::Invalid),
-        Some(&(_, Some(i))) => (index.rank[i], &built[i]),
+        Some(&(_, Some((rank, outputs)))) => (rank as usize, outputs),
         None => return Err(Unresolved::Dangling(comp)),
     };
+    let target = || &built[index.order[component]];
     let output = match port {
-        None if target.outputs.len() == 1 => 0,
-        None => return Err(Unresolved::Ambiguous(comp, target)),
-        Some(p) => target
+        None if outputs == 1 => 0,
+        None => return Err(Unresolved::Ambiguous(comp, target())),
+        Some(p) => target()
             .outputs
             .iter()
             .position(|o| o.name == p)
-            .ok_or(Unresolved::NoOutput(comp, p, target))?,
+            .ok_or_else(|| Unresolved::NoOutput(comp, p, target()))?,
     };
     Ok(Port { component, output })
 }
@@ -664,9 +666,15 @@ impl Ctx {
         for (r, &i) in order.iter().enumerate() {
             rank[i] = r;
         }
+        // From here the name map gives name-order numbers.
+        let mut names = names;
+        for (_, place) in names.values_mut() {
+            if let Some((at, _)) = place {
+                *at = rank[*at as usize] as u32;
+            }
+        }
         let index = Index {
             names: &names,
-            rank: &rank,
             order: &order,
         };
 
@@ -842,10 +850,10 @@ impl Ctx {
             &mut building.fds,
             &mut building.refs,
         );
+        // Positions and output counts are bounded by the file size limit.
+        let place = (building.built.len() as u32, built.outputs.len() as u32);
         building.built.push(built);
-        building
-            .names
-            .insert(key, (k.span, Some(building.built.len() - 1)));
+        building.names.insert(key, (k.span, Some(place)));
     }
 
     /// Builds one component from its entries (its inputs not yet connected).
