@@ -143,12 +143,9 @@ fn load_streamed(
             prefix: Option<&[(Node<'t>, Node<'t>)]>,
             pending: &mut Vec<(Node<'t>, Node<'t>)>,
         ) {
-            // Free the batches built meanwhile, and reuse one's room for the next.
-            let room = returned.try_iter().reduce(|kept, other| {
-                drop(other);
-                kept
-            });
-            let next = room.map_or_else(
+            // Free the batches built meanwhile (all but the last, which `last` drops on the way),
+            // and reuse the last one's room for the next.
+            let next = returned.try_iter().last().map_or_else(
                 || Vec::with_capacity(BATCH),
                 |mut room| {
                     room.clear();
