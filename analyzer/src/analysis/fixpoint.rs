@@ -176,11 +176,6 @@ impl Tables {
         self.paths[self.path_start[c] as usize + path].gate
     }
 
-    /// The port feeding path `path` of component `c`.
-    pub fn path_source(&self, c: usize, path: usize) -> Port {
-        self.port_at(self.path_source_index(c, path))
-    }
-
     /// The index of the port feeding path `path` of component `c`.
     pub fn path_source_index(&self, c: usize, path: usize) -> usize {
         self.paths[self.path_start[c] as usize + path].from as usize

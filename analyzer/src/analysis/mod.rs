@@ -106,11 +106,20 @@ impl Analysis {
     /// Where an output's label was passed on from unchanged (rule p): the output feeding its
     /// deciding path; `None` when some other step decided it.
     pub fn passed_from(&self, p: Port) -> Option<Port> {
-        match self.why(p) {
+        self.passed_from_index(self.port_index(p))
+            .map(|i| self.tables.port_at(i))
+    }
+
+    /// [`Analysis::passed_from`] by port index.
+    fn passed_from_index(&self, port: usize) -> Option<usize> {
+        match self.state.whys[port] {
             Why {
                 step: Step::Pass,
                 path: Some(path),
-            } => Some(self.tables.path_source(p.component, path as usize)),
+            } => {
+                let c = self.tables.port_at(port).component;
+                Some(self.tables.path_source_index(c, path as usize))
+            }
             _ => None,
         }
     }
@@ -119,17 +128,11 @@ impl Analysis {
     /// its label was passed on from, or `u32::MAX`. For walks along many chains, which then
     /// read one small array.
     pub fn pass_sources(&self) -> Vec<u32> {
-        let tables = &self.tables;
         (0..self.state.whys.len())
-            .map(|i| match self.state.whys[i] {
-                Why {
-                    step: Step::Pass,
-                    path: Some(path),
-                } => {
-                    let c = tables.port_at(i).component;
-                    u32::try_from(tables.path_source_index(c, path as usize)).unwrap_or(u32::MAX)
-                }
-                _ => u32::MAX,
+            .map(|i| {
+                self.passed_from_index(i)
+                    .and_then(|source| u32::try_from(source).ok())
+                    .unwrap_or(u32::MAX)
             })
             .collect()
     }
