@@ -118,6 +118,8 @@ struct FlatPath {
 const REPLICATED: u8 = 1;
 /// Component flag: it has no inputs.
 const SOURCE: u8 = 2;
+/// Component flag: an output declares its fields (a seal it does not carry is lost).
+const FIELDS: u8 = 4;
 
 /// Everything the evaluator needs about the topology, precomputed once into flat arrays (a
 /// large topology is evaluated millions of times, and the arrays keep that in cache); an
@@ -127,26 +129,27 @@ const SOURCE: u8 = 2;
 pub struct Tables {
     /// Field-set interner and compatibility cache.
     pub interner: Interner,
-    /// Remedies applied by the plan, per component.
+    /// Remedies applied by the plan, per slot.
     overrides: Vec<Option<Ordering>>,
     /// The rest, shared.
     fixed: Arc<Fixed>,
 }
 
-/// The part of [`Tables`] fixed by the topology.
+/// The part of [`Tables`] fixed by the topology. Per-component tables are indexed by slot (see
+/// [`Sccs`]), and ports are numbered slot by slot.
 #[derive(Debug)]
 pub struct Fixed {
-    /// First port index of each component, and the number of ports at the end.
-    pub base: Vec<usize>,
+    /// First port index of each slot, and the number of ports at the end.
+    base: Vec<usize>,
     /// The component of each port.
     owner: Vec<u32>,
-    /// First path of each component in `paths`, and the number of paths at the end.
+    /// First path of each slot in `paths`, and the number of paths at the end.
     path_start: Vec<u32>,
-    /// Every path, component by component.
+    /// Every path, slot by slot.
     paths: Vec<FlatPath>,
-    /// `REPLICATED` and `SOURCE`, per component.
+    /// `REPLICATED` and `SOURCE`, per slot.
     flags: Vec<u8>,
-    /// Consumers of each component (CSR: those of `c` are `consumers[consumer_start[c]..]`).
+    /// Consumers of each slot, as slots (CSR: those of `u` are `consumers[consumer_start[u]..]`).
     consumer_start: Vec<u32>,
     consumers: Vec<u32>,
     /// Declared seal of each port.
@@ -168,38 +171,120 @@ impl std::ops::Deref for Tables {
 impl Tables {
     /// The remedy applied to a component, if any.
     pub fn ordering(&self, c: usize) -> Option<Ordering> {
-        self.overrides[c]
+        self.overrides[self.sccs.slot(c)]
     }
 
     /// The interned gate of path `path` of component `c` (`None` for `*` or confluent).
     pub fn gate(&self, c: usize, path: usize) -> Option<SetId> {
-        self.paths[self.path_start[c] as usize + path].gate
+        self.paths[self.path_start[self.sccs.slot(c)] as usize + path].gate
     }
 
     /// The index of the port feeding path `path` of component `c`.
     pub fn path_source_index(&self, c: usize, path: usize) -> usize {
-        self.paths[self.path_start[c] as usize + path].from as usize
+        self.paths[self.path_start[self.sccs.slot(c)] as usize + path].from as usize
+    }
+}
+
+impl Fixed {
+    /// Puts tables built in component order (`sccs` and `cyclic` left empty, `owner` too) in the
+    /// slot order of `shape`: a gather of each table, with port and consumer references renumbered.
+    fn into_slots(self, shape: Shape) -> Fixed {
+        let Shape { sccs, cyclic } = shape;
+        let n = sccs.comp.len();
+        let outputs = |c: usize| self.base[c]..self.base[c + 1];
+        let paths_of = |c: usize| self.path_start[c] as usize..self.path_start[c + 1] as usize;
+        let consumers_of =
+            |c: usize| self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize;
+        let mut base = Vec::with_capacity(n + 1);
+        let mut ports = 0;
+        for u in 0..n {
+            base.push(ports);
+            ports += outputs(sccs.comp(u)).len();
+        }
+        base.push(ports);
+        // The new index of each port, by its old one.
+        let mut renumber = vec![0u32; ports];
+        for c in 0..n {
+            let first = base[sccs.slot(c)];
+            for (k, old) in outputs(c).enumerate() {
+                renumber[old] = small(first + k);
+            }
+        }
+        let mut owner = Vec::with_capacity(ports);
+        let mut declared = Vec::with_capacity(ports);
+        let mut path_start = Vec::with_capacity(n + 1);
+        let mut paths = Vec::with_capacity(self.paths.len());
+        let mut flags = Vec::with_capacity(n);
+        let mut consumer_start = Vec::with_capacity(n + 1);
+        let mut consumers = Vec::with_capacity(self.consumers.len());
+        for &c in &sccs.comp {
+            let c = c as usize;
+            owner.extend(std::iter::repeat_n(small(c), outputs(c).len()));
+            declared.extend_from_slice(&self.declared[outputs(c)]);
+            path_start.push(small(paths.len()));
+            paths.extend(self.paths[paths_of(c)].iter().map(|p| FlatPath {
+                from: renumber[p.from as usize],
+                ..*p
+            }));
+            flags.push(self.flags[c]);
+            consumer_start.push(small(consumers.len()));
+            consumers.extend(
+                self.consumers[consumers_of(c)]
+                    .iter()
+                    .map(|&consumer| sccs.slot[consumer as usize]),
+            );
+        }
+        path_start.push(small(paths.len()));
+        consumer_start.push(small(consumers.len()));
+        Fixed {
+            base,
+            owner,
+            path_start,
+            paths,
+            flags,
+            consumer_start,
+            consumers,
+            declared,
+            sccs,
+            cyclic,
+        }
     }
 
-    /// The port with index `index` (the inverse of [`Solver::port`]).
+    /// The index of a port among all ports.
+    pub fn port_index(&self, p: Port) -> usize {
+        self.base[self.sccs.slot(p.component)] + p.output
+    }
+
+    /// The port with index `index` (the inverse of [`Fixed::port_index`]).
     pub fn port_at(&self, index: usize) -> Port {
         let component = self.owner[index] as usize;
         Port {
             component,
-            output: index - self.base[component],
+            output: index - self.base[self.sccs.slot(component)],
         }
     }
 
-    /// The components that consume an output of `c` (with repeats).
-    fn consumers_of(&self, c: usize) -> &[u32] {
-        &self.consumers[self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize]
+    /// Every port index, component by component (the order of ports in the topology).
+    pub fn ports_in_component_order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sccs
+            .slot
+            .iter()
+            .flat_map(|&u| self.base[u as usize]..self.base[u as usize + 1])
     }
 
-    /// For a read with gate `g`: `Some(write paths)` when every write path of the component is
-    /// fed a seal compatible with `g` (or nothing yet), `None` when the read is unprotected.
-    fn guards(&mut self, c: usize, g: Option<SetId>, labels: &[Lbl]) -> Option<Vec<usize>> {
+    /// The slots that consume an output of slot `u` (with repeats).
+    fn consumers_of(&self, u: usize) -> &[u32] {
+        &self.consumers[self.consumer_start[u] as usize..self.consumer_start[u + 1] as usize]
+    }
+}
+
+impl Tables {
+    /// For a read with gate `g` at slot `u`: `Some(write paths)` when every write path of the
+    /// component is fed a seal compatible with `g` (or nothing yet), `None` when the read is
+    /// unprotected.
+    fn guards(&mut self, u: usize, g: Option<SetId>, labels: &[Lbl]) -> Option<Vec<usize>> {
         let mut guards = Vec::new();
-        let (start, end) = (self.path_start[c] as usize, self.path_start[c + 1] as usize);
+        let (start, end) = (self.path_start[u] as usize, self.path_start[u + 1] as usize);
         for pi in start..end {
             let p = self.paths[pi];
             if !p.kind.is_write() {
@@ -241,11 +326,12 @@ impl Shape {
         let cyclic = (0..sccs.len())
             .map(|s| {
                 let members = sccs.members(s);
+                let first = sccs.comp(members.start);
                 members.len() > 1
-                    || topology.components[members[0]]
+                    || topology.components[first]
                         .inputs
                         .iter()
-                        .any(|i| i.from.component == members[0])
+                        .any(|i| i.from.component == first)
             })
             .collect();
         Shape { sccs, cyclic }
@@ -306,10 +392,6 @@ impl<'t> Solver<'t> {
             path_count += c.paths.len();
         }
         base.push(declared.len());
-        let mut owner = Vec::with_capacity(declared.len());
-        for (c, comp) in topology.components.iter().enumerate() {
-            owner.extend(std::iter::repeat_n(small(c), comp.outputs.len()));
-        }
         // Few distinct annotations are written, each shared by many paths (the loader gives
         // equal labels one `Arc`): intern each one's gate once, found by its address.
         let mut interned: rustc_hash::FxHashMap<*const Annotation, Option<SetId>> =
@@ -334,7 +416,12 @@ impl<'t> Solver<'t> {
             }
             flags.push(
                 if c.acts_replicated() { REPLICATED } else { 0 }
-                    | if c.is_source() { SOURCE } else { 0 },
+                    | if c.is_source() { SOURCE } else { 0 }
+                    | if c.outputs.iter().any(|o| o.fields.is_some()) {
+                        FIELDS
+                    } else {
+                        0
+                    },
             );
             consumer_start.push(small(consumers.len()));
             for o in &c.outputs {
@@ -343,25 +430,29 @@ impl<'t> Solver<'t> {
         }
         path_start.push(small(paths.len()));
         consumer_start.push(small(consumers.len()));
-        let overrides = overrides.unwrap_or_else(|| vec![None; n]);
-        let Shape { sccs, cyclic } = shape();
+        let by_component = Fixed {
+            base,
+            owner: Vec::new(),
+            path_start,
+            paths,
+            flags,
+            consumer_start,
+            consumers,
+            declared,
+            sccs: Sccs::default(),
+            cyclic: Vec::new(),
+        };
+        let fixed = by_component.into_slots(shape());
+        let overrides = match overrides {
+            Some(by_component) => (0..n).map(|u| by_component[fixed.sccs.comp(u)]).collect(),
+            None => vec![None; n],
+        };
         Solver {
             topology,
             tables: Tables {
                 interner,
                 overrides,
-                fixed: Arc::new(Fixed {
-                    base,
-                    owner,
-                    path_start,
-                    paths,
-                    flags,
-                    consumer_start,
-                    consumers,
-                    declared,
-                    sccs,
-                    cyclic,
-                }),
+                fixed: Arc::new(fixed),
             },
         }
     }
@@ -378,14 +469,15 @@ impl<'t> Solver<'t> {
 
     /// Port index of an output.
     pub fn port(&self, p: Port) -> usize {
-        self.tables.base[p.component] + p.output
+        self.tables.port_index(p)
     }
 
-    /// Evaluates component `c` from the current labels, writing its output labels into `out`
-    /// (one per output) and, when `events` is given, what it observed.
-    pub fn evaluate(
+    /// Evaluates the component at slot `u` from the current labels (indexed by port), writing
+    /// its output labels into `out` (one per output) and, when `events` is given, what it
+    /// observed.
+    fn evaluate(
         &mut self,
-        c: usize,
+        u: usize,
         labels: &[Lbl],
         out: &mut Vec<(Lbl, Why)>,
         mut events: Option<&mut Vec<Event>>,
@@ -393,12 +485,13 @@ impl<'t> Solver<'t> {
         out.clear();
         let topo = self.topology;
         let t = &mut self.tables;
-        let rep = t.flags[c] & REPLICATED != 0;
-        let ordering = t.overrides[c];
-        let first_path = t.path_start[c] as usize;
-        let path_count = t.path_start[c + 1] as usize - first_path;
-        for oi in 0..t.base[c + 1] - t.base[c] {
-            let port = t.base[c] + oi;
+        let c = t.sccs.comp(u);
+        let rep = t.flags[u] & REPLICATED != 0;
+        let ordering = t.overrides[u];
+        let first_path = t.path_start[u] as usize;
+        let path_count = t.path_start[u + 1] as usize - first_path;
+        for oi in 0..t.base[u + 1] - t.base[u] {
+            let port = t.base[u] + oi;
             let mut best = Lbl::Bot;
             let mut why = Why {
                 step: Step::Unknown,
@@ -446,7 +539,7 @@ impl<'t> Solver<'t> {
                         }
                         (if rep { Lbl::Diverge } else { Lbl::Run }, Step::Taint(rule))
                     }
-                    Contribution::NDRead(g) => match t.guards(c, g, labels) {
+                    Contribution::NDRead(g) => match t.guards(u, g, labels) {
                         Some(guards) => {
                             if let Some(ev) = events.as_deref_mut() {
                                 ev.push(Event::ProtectedRead {
@@ -492,7 +585,7 @@ impl<'t> Solver<'t> {
             }
             if !reached {
                 best = t.declared[port].map_or(Lbl::Async, Lbl::Seal);
-                why.step = if t.flags[c] & SOURCE != 0 {
+                why.step = if t.flags[u] & SOURCE != 0 {
                     Step::Source
                 } else {
                     Step::Unreached
@@ -502,7 +595,9 @@ impl<'t> Solver<'t> {
                     best = Lbl::Run;
                     why.step = Step::DynamicOrder;
                 }
+                // The topology is read only when it can lose the seal: it is far from the tables.
                 if let Lbl::Seal(k) = best
+                    && t.flags[u] & FIELDS != 0
                     && let Some(fields) = &topo.components[c].outputs[oi].fields
                     && !t.interner.carried(k, fields, &topo.implicit)
                 {
@@ -573,7 +668,7 @@ pub fn solve(solver: &mut Solver<'_>) -> State {
         events: Vec::new(),
         loop_events: Vec::new(),
     };
-    let mut dirty = vec![true; solver.tables.sccs.len()];
+    let mut dirty = vec![true; solver.topology.components.len()];
     run(solver, &mut state, &mut dirty);
     state
 }
@@ -582,15 +677,16 @@ pub fn solve(solver: &mut Solver<'_>) -> State {
 /// own SCCs, then, in topological order, every SCC whose inputs changed. The result equals
 /// solving from scratch with the orderings in place.
 pub fn reorder(solver: &mut Solver<'_>, state: &mut State, added: &[(usize, Ordering)]) {
-    let mut dirty = vec![false; solver.tables.sccs.len()];
+    let mut dirty = vec![false; solver.topology.components.len()];
     for &(c, ordering) in added {
-        solver.tables.overrides[c] = Some(ordering);
-        dirty[solver.tables.sccs.of(c)] = true;
+        let u = solver.tables.sccs.slot(c);
+        solver.tables.overrides[u] = Some(ordering);
+        dirty[u] = true;
     }
     run(solver, state, &mut dirty);
 }
 
-/// Solves the SCCs marked in `dirty` (indexed by SCC, so in topological order) from their current
+/// Solves the SCCs with a member marked in `dirty` (indexed by slot) from their current
 /// inputs, marking the consumers of every label that changes, in one sweep in topological
 /// order. Each SCC solved gets fresh events; the others keep theirs.
 fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
@@ -601,33 +697,33 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
     let mut anomalies = rustc_hash::FxHashSet::default();
+    // By slot.
     let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
-    let mut members = Vec::new();
-    // The members of the SCC being solved whose labels changed.
+    // The members (slots) of the SCC being solved whose labels changed.
     let mut changed = Vec::new();
-    for s in 0..dirty.len() {
-        if !std::mem::take(&mut dirty[s]) {
+    for s in 0..solver.tables.sccs.len() {
+        let members = solver.tables.sccs.members(s);
+        if !dirty[members.clone()].contains(&true) {
             continue;
         }
-        members.clear();
-        members.extend_from_slice(solver.tables.sccs.members(s));
-        for &c in &members {
-            touched[c] = true;
+        for u in members.clone() {
+            touched[solver.tables.sccs.comp(u)] = true;
         }
         changed.clear();
         if !solver.tables.cyclic[s] {
             // Evaluated once, from final inputs: its label and events are final.
-            let c = members[0];
+            let u = members.start;
             // The SCCs after it, if they are to be solved too.
             let next = |k: usize| {
                 let t = s + k;
-                (dirty.get(t) == Some(&true)).then(|| solver.tables.sccs.members(t)[0])
+                let u = *solver.tables.sccs.start.get(t)? as usize;
+                (dirty.get(u) == Some(&true)).then_some(u)
             };
             warm(&solver.tables, state, [next(1), next(2), next(3)]);
-            solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
-            let base = solver.tables.base[c];
+            solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
+            let base = solver.tables.base[u];
             let mut differs = false;
             for (oi, &(l, why)) in buf.iter().enumerate() {
                 differs |= state.labels[base + oi] != l;
@@ -635,36 +731,35 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 state.whys[base + oi] = why;
             }
             if differs {
-                changed.push(c);
+                changed.push(u);
             }
         } else {
-            // A loop: iterate from ⊥ to its least fixpoint, then record final events.
+            // A loop: iterate from ⊥ to its least fixpoint, then record final events. Slots
+            // ascend with components within an SCC, so the worklist starts in component order.
             old.clear();
-            for &c in &members {
-                let base = solver.tables.base[c];
-                for oi in 0..solver.tables.base[c + 1] - base {
-                    old.push(state.labels[base + oi]);
-                    state.labels[base + oi] = Lbl::Bot;
-                    state.whys[base + oi] = Why {
-                        step: Step::Unknown,
-                        path: None,
-                    };
-                }
-                queue.push_back(c);
-                queued[c] = true;
+            let ports = solver.tables.base[members.start]..solver.tables.base[members.end];
+            old.extend_from_slice(&state.labels[ports.clone()]);
+            state.labels[ports.clone()].fill(Lbl::Bot);
+            state.whys[ports].fill(Why {
+                step: Step::Unknown,
+                path: None,
+            });
+            for u in members.clone() {
+                queue.push_back(u);
+                queued[u] = true;
             }
-            while let Some(c) = queue.pop_front() {
+            while let Some(u) = queue.pop_front() {
                 let next = |i: usize| queue.get(i).copied();
                 warm(&solver.tables, state, [next(0), next(1), next(2)]);
-                queued[c] = false;
-                solver.evaluate(c, &state.labels, &mut buf, Some(&mut seen_events));
+                queued[u] = false;
+                solver.evaluate(u, &state.labels, &mut buf, Some(&mut seen_events));
                 for e in seen_events.drain(..) {
                     if matches!(e, Event::Anomaly { .. }) {
                         anomalies.insert(e);
                     }
                 }
                 let mut rose = false;
-                let base = solver.tables.base[c];
+                let base = solver.tables.base[u];
                 for (oi, &(l, why)) in buf.iter().enumerate() {
                     let port = base + oi;
                     // Labels only rise: joining with the old value keeps the iteration monotone.
@@ -678,9 +773,9 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                     }
                 }
                 if rose {
-                    for &consumer in solver.tables.consumers_of(c) {
+                    for &consumer in solver.tables.consumers_of(u) {
                         let consumer = consumer as usize;
-                        if solver.tables.sccs.of(consumer) == s && !queued[consumer] {
+                        if members.contains(&consumer) && !queued[consumer] {
                             queued[consumer] = true;
                             queue.push_back(consumer);
                         }
@@ -688,19 +783,16 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 }
             }
             let first = fresh.len();
-            let mut at = 0;
-            for (i, &c) in members.iter().enumerate() {
-                let next = |k: usize| members.get(i + k).copied();
+            let first_port = solver.tables.base[members.start];
+            for u in members.clone() {
+                let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
                 warm(&solver.tables, state, [next(1), next(2), next(3)]);
-                solver.evaluate(c, &state.labels, &mut buf, Some(&mut fresh));
-                let base = solver.tables.base[c];
-                let mut differs = false;
-                for oi in 0..buf.len() {
-                    differs |= old[at] != state.labels[base + oi];
-                    at += 1;
-                }
-                if differs {
-                    changed.push(c);
+                solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
+                let ports = solver.tables.base[u]..solver.tables.base[u + 1];
+                if state.labels[ports.clone()]
+                    != old[ports.start - first_port..ports.end - first_port]
+                {
+                    changed.push(u);
                 }
             }
             if !anomalies.is_empty() {
@@ -710,12 +802,12 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 fresh_loop.extend(anomalies.drain());
             }
         }
-        // Only the consumers of members whose labels changed see different inputs.
-        for &c in &changed {
-            for &consumer in solver.tables.consumers_of(c) {
-                let t = solver.tables.sccs.of(consumer as usize);
-                if t != s {
-                    dirty[t] = true;
+        // Only the consumers of members whose labels changed see different inputs; those in
+        // other SCCs come later in topological order.
+        for &u in &changed {
+            for &consumer in solver.tables.consumers_of(u) {
+                if consumer as usize >= members.end {
+                    dirty[consumer as usize] = true;
                 }
             }
         }
@@ -740,8 +832,8 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
 /// paths → their input labels), so a miss at each link is otherwise waited for in turn. Each
 /// component evaluated next (`next`, in order) is one link further along: the third gets its
 /// table entries read, the second its first path and its own first label (which the new one is
-/// joined into), the first the labels its paths read and the SCCs of its consumers. Only caches
-/// change: the values read are discarded.
+/// joined into), the first the labels its paths read. Only caches change: the values read are
+/// discarded.
 fn warm(t: &Tables, state: &State, next: [Option<usize>; 3]) {
     use std::hint::black_box;
     if let Some(c) = next[2] {
@@ -757,9 +849,6 @@ fn warm(t: &Tables, state: &State, next: [Option<usize>; 3]) {
         let paths = t.path_start[c] as usize..t.path_start[c + 1] as usize;
         for p in &t.paths[paths] {
             black_box(state.labels[p.from as usize]);
-        }
-        for &consumer in t.consumers_of(c) {
-            black_box(t.sccs.of[consumer as usize]);
         }
     }
 }
@@ -786,13 +875,18 @@ fn merge(old: Vec<Event>, fresh: Vec<Event>, touched: &[bool]) -> Vec<Event> {
 /// flat arrays of 32-bit indices: a large topology has about as many components as SCCs, so one
 /// allocation per SCC would dominate. SCCs are numbered in topological order: every producer's
 /// SCC comes before its consumers'.
-#[derive(Clone, Debug)]
+///
+/// They also fix the solver's layout: each component has a *slot*, its position when components
+/// are grouped by SCC in topological order and ascending within each SCC. The solver's tables are
+/// indexed by slot, so an SCC's members sit next to each other in memory and a sweep in
+/// topological order reads its tables front to back.
+#[derive(Clone, Debug, Default)]
 struct Sccs {
-    /// SCC of each component.
-    of: Vec<u32>,
-    /// Components grouped by SCC, ascending within each: SCC `s` is
-    /// `members[start[s]..start[s + 1]]`.
-    members: Vec<usize>,
+    /// Component at each slot.
+    comp: Vec<u32>,
+    /// Slot of each component (the inverse of `comp`).
+    slot: Vec<u32>,
+    /// SCC `s` holds slots `start[s]..start[s + 1]`.
     start: Vec<u32>,
 }
 
@@ -881,25 +975,27 @@ impl Sccs {
             }
         }
         drop((index, low, on_stack, adj, off));
-        // Number SCCs in reverse completion order, and group the members by SCC (a counting
-        // sort keeps them ascending within each).
+        // Number SCCs in reverse completion order, and give components their slots: grouped by
+        // SCC, a counting sort keeps them ascending within each.
         let count = count as usize;
-        let of: Vec<u32> = done.into_iter().map(|d| small(count) - 1 - d).collect();
         let mut start = vec![0u32; count + 1];
-        for &s in &of {
-            start[s as usize + 1] += 1;
+        for d in &mut done {
+            *d = small(count) - 1 - *d;
+            start[*d as usize + 1] += 1;
         }
         for s in 0..count {
             start[s + 1] += start[s];
         }
         let mut fill = start.clone();
-        let mut members = vec![0usize; n];
-        for (v, &s) in of.iter().enumerate() {
+        let mut comp = vec![0u32; n];
+        let mut slot = vec![0u32; n];
+        for (v, &s) in done.iter().enumerate() {
             let at = &mut fill[s as usize];
-            members[*at as usize] = v;
+            comp[*at as usize] = small(v);
+            slot[v] = *at;
             *at += 1;
         }
-        Sccs { of, members, start }
+        Sccs { comp, slot, start }
     }
 
     /// Number of SCCs.
@@ -907,28 +1003,34 @@ impl Sccs {
         self.start.len() - 1
     }
 
-    /// The SCC of component `c`.
-    fn of(&self, c: usize) -> usize {
-        self.of[c] as usize
+    /// The slots of SCC `s`, ascending (never empty).
+    fn members(&self, s: usize) -> std::ops::Range<usize> {
+        self.start[s] as usize..self.start[s + 1] as usize
     }
 
-    /// The components of SCC `s`, ascending (never empty).
-    fn members(&self, s: usize) -> &[usize] {
-        &self.members[self.start[s] as usize..self.start[s + 1] as usize]
+    /// The slot of component `c`.
+    fn slot(&self, c: usize) -> usize {
+        self.slot[c] as usize
+    }
+
+    /// The component at slot `u`.
+    fn comp(&self, u: usize) -> usize {
+        self.comp[u] as usize
     }
 }
 
 /// The reference semantics: evaluate every component in index order until nothing changes.
-/// Quadratic; used by tests to check [`solve`].
+/// Quadratic; used by tests to check [`solve`]. Labels are indexed by port, as in [`State`].
 pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
     let mut labels = vec![Lbl::Bot; solver.ports()];
     let mut buf = Vec::new();
     loop {
         let mut changed = false;
         for c in 0..solver.topology.components.len() {
-            solver.evaluate(c, &labels, &mut buf, None);
+            let u = solver.tables.sccs.slot(c);
+            solver.evaluate(u, &labels, &mut buf, None);
             for (oi, &(l, _)) in buf.iter().enumerate() {
-                let port = solver.tables.base[c] + oi;
+                let port = solver.tables.base[u] + oi;
                 let new = labels[port].join(l);
                 if new != labels[port] {
                     labels[port] = new;

@@ -43,16 +43,17 @@ pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>
 pub fn naive_labels(topology: &Topology) -> Vec<Label> {
     let mut solver = Solver::new(topology, None);
     let labels = fixpoint::naive(&mut solver);
-    labels
-        .into_iter()
-        .map(|l| solver.tables.interner.external(l))
+    solver
+        .tables
+        .ports_in_component_order()
+        .map(|port| solver.tables.interner.external(labels[port]))
         .collect()
 }
 
 impl Analysis {
     /// The index of a port among all ports, component by component.
     pub fn port_index(&self, p: Port) -> usize {
-        self.tables.base[p.component] + p.output
+        self.tables.port_index(p)
     }
 
     /// This analysis with orderings applied to more components (`topology` is the one it
@@ -91,10 +92,9 @@ impl Analysis {
 
     /// All labels, port by port in component order (for comparisons in tests).
     pub fn all_labels(&self) -> Vec<Label> {
-        self.state
-            .labels
-            .iter()
-            .map(|&l| self.tables.interner.external(l))
+        self.tables
+            .ports_in_component_order()
+            .map(|port| self.tables.interner.external(self.state.labels[port]))
             .collect()
     }
 

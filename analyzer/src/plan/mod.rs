@@ -248,14 +248,16 @@ struct Chains<'t> {
 
 impl<'t> Chains<'t> {
     fn new(t: &'t Topology, a: &Analysis) -> Self {
-        Chains {
-            fields: t
-                .components
-                .iter()
-                .flat_map(|c| c.outputs.iter().map(|o| o.fields.as_deref()))
-                .collect(),
-            pass: a.pass_sources(),
+        let pass = a.pass_sources();
+        let mut fields = vec![None; pass.len()];
+        for (component, c) in t.components.iter().enumerate() {
+            for (output, o) in c.outputs.iter().enumerate() {
+                if o.fields.is_some() {
+                    fields[a.port_index(Port { component, output })] = o.fields.as_deref();
+                }
+            }
         }
+        Chains { fields, pass }
     }
 }
 
