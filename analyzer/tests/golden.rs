@@ -382,3 +382,38 @@ fn lost_seal_when_an_output_drops_the_key() {
         "a lost seal is reported once, as lost: {c:?}"
     );
 }
+
+/// `component.output` of every port the plan's verification rejects in `a`.
+fn unverified(r: &Report, a: &blazes::Analysis) -> Vec<String> {
+    a.unverified()
+        .into_iter()
+        .map(|p| r.topology.port_name(p))
+        .collect()
+}
+
+#[test]
+fn verification_rejects_inst_diverge_and_run_no_dynamic_order_reaches() {
+    // As written, POOR leaves `Inst` at the report and `Diverge` at the cache; its plan (a
+    // dynamic order at the replicated report) leaves `Run` downstream of that order only.
+    let poor = check("adnet-poor");
+    assert_eq!(
+        unverified(&poor, &poor.analysis),
+        ["cache.out", "report.response"]
+    );
+    assert_eq!(unverified(&poor, &poor.plan.after), Vec::<String>::new());
+
+    // Word count: `Run` at count and commit, which no dynamic order reaches as written.
+    let wc = check("wordcount");
+    assert_eq!(unverified(&wc, &wc.analysis), ["commit.out", "count.out"]);
+    let count = wc.topology.component_index("count").unwrap();
+    let commit = wc.topology.component_index("commit").unwrap();
+    let with = |c: usize| {
+        let mut overrides = vec![None; wc.topology.components.len()];
+        overrides[c] = Some(Ordering::Dynamic);
+        blazes::analysis::analyze_with(&wc.topology, Some(overrides))
+    };
+    // A dynamic order at count covers count and everything downstream of it.
+    assert_eq!(unverified(&wc, &with(count)), Vec::<String>::new());
+    // One at commit covers commit only: count, upstream of it, is still rejected.
+    assert_eq!(unverified(&wc, &with(commit)), ["count.out"]);
+}

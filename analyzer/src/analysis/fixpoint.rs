@@ -255,9 +255,14 @@ impl Fixed {
         self.base[self.sccs.slot(p.component)] + p.output
     }
 
+    /// The component of the port with index `index`.
+    pub fn port_component(&self, index: usize) -> usize {
+        self.owner[index] as usize
+    }
+
     /// The port with index `index` (the inverse of [`Fixed::port_index`]).
     pub fn port_at(&self, index: usize) -> Port {
-        let component = self.owner[index] as usize;
+        let component = self.port_component(index);
         Port {
             component,
             output: index - self.base[self.sccs.slot(component)],
@@ -272,6 +277,39 @@ impl Fixed {
             .flat_map(|&u| self.base[u as usize]..self.base[u as usize + 1])
     }
 
+    /// The ports whose labels are `Inst` or `Diverge`, or `Run` at a component that no dynamic
+    /// ordering is at or upstream of (see [`crate::analysis::Analysis::unverified`]).
+    fn unverified(&self, labels: &[Lbl], overrides: &[Option<Ordering>]) -> Vec<Port> {
+        let n = self.flags.len();
+        // The slots a dynamic ordering reaches: they may stay `Run`.
+        let mut may_run = vec![false; n];
+        let mut stack: Vec<u32> = (0..n)
+            .filter(|&u| overrides[u] == Some(Ordering::Dynamic))
+            .map(small)
+            .collect();
+        for &u in &stack {
+            may_run[u as usize] = true;
+        }
+        while let Some(u) = stack.pop() {
+            for &v in self.consumers_of(u as usize) {
+                if !std::mem::replace(&mut may_run[v as usize], true) {
+                    stack.push(v);
+                }
+            }
+        }
+        let mut bad: Vec<Port> = (0..n)
+            .flat_map(|u| (self.base[u]..self.base[u + 1]).map(move |port| (u, port)))
+            .filter(|&(u, port)| match labels[port] {
+                Lbl::Inst | Lbl::Diverge => true,
+                Lbl::Run => !may_run[u],
+                Lbl::Bot | Lbl::Seal(_) | Lbl::Async => false,
+            })
+            .map(|(_, port)| self.port_at(port))
+            .collect();
+        bad.sort_unstable();
+        bad
+    }
+
     /// The slots that consume an output of slot `u` (with repeats).
     fn consumers_of(&self, u: usize) -> &[u32] {
         &self.consumers[self.consumer_start[u] as usize..self.consumer_start[u + 1] as usize]
@@ -279,6 +317,11 @@ impl Fixed {
 }
 
 impl Tables {
+    /// See [`Fixed::unverified`].
+    pub fn unverified(&self, labels: &[Lbl]) -> Vec<Port> {
+        self.fixed.unverified(labels, &self.overrides)
+    }
+
     /// For a read with gate `g` at slot `u`: `Some(write paths)` when every write path of the
     /// component is fed a seal compatible with `g` (or nothing yet), `None` when the read is
     /// unprotected.

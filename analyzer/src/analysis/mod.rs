@@ -137,9 +137,20 @@ impl Analysis {
             .collect()
     }
 
+    /// The component of the port with index `index` (see [`Analysis::port_index`]).
+    pub fn port_component(&self, index: usize) -> usize {
+        self.tables.port_component(index)
+    }
+
     /// The port with index `index` (see [`Analysis::port_index`]).
     pub fn port_at(&self, index: usize) -> Port {
         self.tables.port_at(index)
+    }
+
+    /// The outputs a plan must not leave as they are (SPEC §6): `Inst` or `Diverge`, or `Run`
+    /// where no dynamic ordering is at or upstream of the component. In port order.
+    pub fn unverified(&self) -> Vec<Port> {
+        self.tables.unverified(&self.state.labels)
     }
 
     /// The remedy applied to a component when this analysis verified a plan.

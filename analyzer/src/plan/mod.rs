@@ -3,9 +3,8 @@
 
 pub mod findings;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::analysis::lattice::Lbl;
 use crate::analysis::{Analysis, Event, Ordering, originates};
 use crate::model::{Port, Topology};
 
@@ -97,10 +96,9 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let mut first: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     collect_origins(a, &mut first);
     let chains = Chains::new(t, a);
-    let suggest = |origins: &BTreeMap<usize, BTreeSet<usize>>| {
+    let suggest = |origins: &mut dyn Iterator<Item = (&usize, &BTreeSet<usize>)>| {
         let mut walk = Walk::new(&chains);
         origins
-            .iter()
             .map(|(&c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
             .collect::<Vec<_>>()
     };
@@ -109,7 +107,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             // Seal suggestions read only the analysis as written, and a component's origin paths
             // are final once it is ordered: those of the first origins are worked out on a second
             // core while the rounds run.
-            let first_seals = scope.spawn(|| suggest(&first));
+            let first_seals = scope.spawn(|| suggest(&mut first.iter()));
             // Applying remedies can expose new origins downstream (an `Inst` that was passed on by
             // a read becomes `Run` and meets rule 1), so iterate until no new site appears; each
             // round solves again only what its new orderings change.
@@ -128,21 +126,26 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
                     .collect();
             }
             // The seal barriers and the verification need only the rounds' results: on the second
-            // core (once the first suggestions are done) while the later ones are traced.
+            // core (once the first suggestions are done), which then traces the second half of
+            // the later suggestions while this one traces the first.
             let first_seals = first_seals
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let (later_seals, (barriers, problems)) = std::thread::scope(|tail| {
+            let half = later.len() / 2;
+            let (mut later_seals, (barriers, problems, second_half)) = std::thread::scope(|tail| {
                 let checks = tail.spawn(|| {
                     let ordered = |c: usize| first.contains_key(&c) || later.contains_key(&c);
-                    (seal_sites(t, a, ordered), verify(t, &after))
+                    let barriers = seal_sites(t, a, ordered);
+                    let problems = verify(t, &after);
+                    (barriers, problems, suggest(&mut later.iter().skip(half)))
                 });
-                let later_seals = suggest(&later);
+                let first_half = suggest(&mut later.iter().take(half));
                 let checks = checks
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (later_seals, checks)
+                (first_half, checks)
             });
+            later_seals.extend(second_half);
             (after, later, first_seals, later_seals, barriers, problems)
         });
 
@@ -240,24 +243,46 @@ fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Ve
 /// What walks up the chains of passed-on labels read, by port index, in flat arrays: a large
 /// plan walks millions of steps.
 struct Chains<'t> {
-    /// Declared fields of each port.
-    fields: Vec<Option<&'t [String]>>,
-    /// The port each port's label was passed on from (`u32::MAX`: none).
-    pass: Vec<u32>,
+    /// Per port, what a step reads, in one place.
+    links: Vec<Link>,
+    /// Declared field lists, which [`Link::fields`] points into.
+    fields: Vec<&'t [String]>,
+}
+
+/// A port as a walk up a chain sees it.
+#[derive(Clone, Copy)]
+struct Link {
+    /// The port its label was passed on from (`u32::MAX`: none).
+    pass: u32,
+    /// Its component.
+    component: u32,
+    /// Its declared fields, as an index into [`Chains::fields`] (`u32::MAX`: none declared).
+    fields: u32,
 }
 
 impl<'t> Chains<'t> {
     fn new(t: &'t Topology, a: &Analysis) -> Self {
-        let pass = a.pass_sources();
-        let mut fields = vec![None; pass.len()];
+        let mut links: Vec<Link> = a
+            .pass_sources()
+            .into_iter()
+            .enumerate()
+            .map(|(port, pass)| Link {
+                pass,
+                component: u32::try_from(a.port_component(port)).unwrap_or(u32::MAX),
+                fields: u32::MAX,
+            })
+            .collect();
+        let mut fields = Vec::new();
         for (component, c) in t.components.iter().enumerate() {
             for (output, o) in c.outputs.iter().enumerate() {
-                if o.fields.is_some() {
-                    fields[a.port_index(Port { component, output })] = o.fields.as_deref();
+                if let Some(declared) = o.fields.as_deref() {
+                    let port = a.port_index(Port { component, output });
+                    links[port].fields = u32::try_from(fields.len()).unwrap_or(u32::MAX);
+                    fields.push(declared);
                 }
             }
         }
-        Chains { fields, pass }
+        Chains { links, fields }
     }
 }
 
@@ -273,7 +298,7 @@ impl<'c, 't> Walk<'c, 't> {
     fn new(chains: &'c Chains<'t>) -> Self {
         Walk {
             chains,
-            visited: vec![0; chains.pass.len()],
+            visited: vec![0; chains.links.len()],
             walk: 0,
         }
     }
@@ -349,7 +374,8 @@ fn seal_suggestions(
             let mut dropped_at = None;
             walk.start();
             loop {
-                if let Some(declared) = walk.chains.fields[port] {
+                let link = walk.chains.links[port];
+                if let Some(declared) = walk.chains.fields.get(link.fields as usize) {
                     fields.retain(|f| {
                         declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
                     });
@@ -357,10 +383,10 @@ fn seal_suggestions(
                         dropped_at = Some(port);
                     }
                 }
-                let next = walk.chains.pass[port] as usize;
+                let next = link.pass as usize;
                 if next == u32::MAX as usize
                     || !walk.visit(port)
-                    || a.port_at(next).component == c
+                    || walk.chains.links[next].component as usize == c
                     || fields.is_empty()
                 {
                     break;
@@ -381,44 +407,15 @@ fn seal_suggestions(
 
 /// Checks the analysis with remedies applied.
 fn verify(t: &Topology, after: &Analysis) -> Vec<String> {
-    // Ports downstream of a dynamic ordering may stay `Run`.
-    let mut may_run = vec![false; t.components.len()];
-    let mut queue: VecDeque<usize> = (0..t.components.len())
-        .filter(|&c| after.ordering(c) == Some(Ordering::Dynamic))
-        .collect();
-    for &c in &queue {
-        may_run[c] = true;
-    }
-    while let Some(c) = queue.pop_front() {
-        for o in &t.components[c].outputs {
-            for &(consumer, _) in &o.consumers {
-                if !may_run[consumer] {
-                    may_run[consumer] = true;
-                    queue.push_back(consumer);
-                }
-            }
-        }
-    }
-    let mut problems = Vec::new();
-    for (ci, comp) in t.components.iter().enumerate() {
-        for oi in 0..comp.outputs.len() {
-            let port = Port {
-                component: ci,
-                output: oi,
-            };
-            let bad = match after.lbl(port) {
-                Lbl::Inst | Lbl::Diverge => true,
-                Lbl::Run => !may_run[ci],
-                Lbl::Bot | Lbl::Seal(_) | Lbl::Async => false,
-            };
-            if bad {
-                problems.push(format!(
-                    "`{}` is still {} after the plan",
-                    t.port_name(port),
-                    after.label(port)
-                ));
-            }
-        }
-    }
-    problems
+    after
+        .unverified()
+        .into_iter()
+        .map(|port| {
+            format!(
+                "`{}` is still {} after the plan",
+                t.port_name(port),
+                after.label(port)
+            )
+        })
+        .collect()
 }
