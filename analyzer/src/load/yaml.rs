@@ -223,15 +223,15 @@ struct Ctx {
     /// labelled two ways when the file is read alone.
     rust_refs: Vec<(Vec<String>, String, Annotation, Span)>,
     /// Annotations already parsed, by their text: the many components written with the same
-    /// label share one.
-    labels: HashMap<String, Arc<Annotation>>,
+    /// label share one. Both caches are looked up once per component or output: Fx-hashed.
+    labels: rustc_hash::FxHashMap<String, Arc<Annotation>>,
     /// Declared field lists, shared the same way.
-    field_lists: std::collections::HashSet<Arc<[String]>>,
+    field_lists: rustc_hash::FxHashSet<Arc<[String]>>,
 }
 
 /// A component as written, before references are resolved.
 struct RawComponent<'a> {
-    name: String,
+    name: &'a str,
     span: Span,
     entries: Entries<'a>,
 }
@@ -420,10 +420,10 @@ fn resolve<'r>(
 }
 
 /// An input as written.
-struct RawInput {
+struct RawInput<'a> {
     name: String,
     span: Span,
-    from: String,
+    from: Cow<'a, str>,
     from_span: Span,
     grouping: Grouping,
     grouping_span: Option<Span>,
@@ -437,8 +437,8 @@ impl Ctx {
             current: None,
             rust,
             rust_refs: Vec::new(),
-            labels: HashMap::new(),
-            field_lists: std::collections::HashSet::new(),
+            labels: rustc_hash::FxHashMap::default(),
+            field_lists: rustc_hash::FxHashSet::default(),
         }
     }
 
@@ -534,10 +534,15 @@ impl Ctx {
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        self.text(node, what).map(Cow::into_owned)
+    }
+
+    /// [`Ctx::string`], borrowing a string scalar from the tree.
+    fn text<'a>(&mut self, node: &'a Node<'_>, what: &str) -> Option<Cow<'a, str>> {
         match &node.value {
-            Value::Str(s) => Some(s.to_string()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
             _ => {
                 self.invalid(node, what);
                 None
@@ -837,7 +842,7 @@ impl Ctx {
             return;
         };
         let raw = RawComponent {
-            name: name.to_string(),
+            name,
             span: k.span,
             entries,
         };
@@ -861,9 +866,16 @@ impl Ctx {
         fds: &mut Vec<Fd>,
         refs: &mut Refs,
     ) -> Component {
-        self.current = Some(c.name.clone());
+        // The name diagnostics are given, in the same room from one component to the next.
+        match &mut self.current {
+            Some(current) => {
+                current.clear();
+                current.push_str(c.name);
+            }
+            None => self.current = Some(c.name.to_string()),
+        }
         let mut comp = Component {
-            name: c.name.clone(),
+            name: c.name.to_string(),
             span: c.span,
             inputs: Vec::new(),
             outputs: self.outputs(c, implicit),
@@ -1039,12 +1051,12 @@ impl Ctx {
         outs
     }
 
-    fn inputs(&mut self, c: &RawComponent<'_>) -> Vec<RawInput> {
+    fn inputs<'a>(&mut self, c: &RawComponent<'a>) -> Vec<RawInput<'a>> {
         let Some(node) = c.entries.get("inputs") else {
             return Vec::new();
         };
         let mut out: Vec<RawInput> = Vec::new();
-        let mut push = |ctx: &mut Ctx, input: RawInput| {
+        let mut push = |ctx: &mut Ctx, input: RawInput<'a>| {
             if let Some(first) = out.iter().find(|i| i.name == input.name) {
                 let first = first.span;
                 ctx.error(
@@ -1065,12 +1077,12 @@ impl Ctx {
             Value::Seq(items) => {
                 for item in items {
                     if let Some(r) =
-                        self.string(item, "a reference `component` or `component.output`")
+                        self.text(item, "a reference `component` or `component.output`")
                     {
                         push(
                             self,
                             RawInput {
-                                name: r.clone(),
+                                name: r.to_string(),
                                 span: item.span,
                                 from: r,
                                 from_span: item.span,
@@ -1092,7 +1104,7 @@ impl Ctx {
                             RawInput {
                                 name,
                                 span: k.span,
-                                from: r.to_string(),
+                                from: Cow::Borrowed(r),
                                 from_span: v.span,
                                 grouping: Grouping::Shuffle,
                                 grouping_span: None,
@@ -1116,7 +1128,7 @@ impl Ctx {
                         );
                         continue;
                     };
-                    let Some(from_text) = self.string(from, "a reference") else {
+                    let Some(from_text) = self.text(from, "a reference") else {
                         continue;
                     };
                     let grouping = match e.get("grouping") {
@@ -1432,6 +1444,9 @@ impl Ctx {
         }
         let mut paths = explicit;
         if let Some((a, span)) = default {
+            // The default covers every pair of interfaces: room for exactly that many.
+            let pairs = comp.inputs.len() * comp.outputs.len();
+            paths.reserve_exact(pairs.saturating_sub(paths.len()));
             for i in 0..comp.inputs.len() {
                 for o in 0..comp.outputs.len() {
                     if !paths.iter().any(|p| p.input == i && p.output == o) {
@@ -1597,7 +1612,8 @@ impl Ctx {
             if path.first().is_some_and(|p| p == "crate") {
                 path.remove(0);
             }
-            self.rust_refs.push((path, c.name.clone(), a, label.span));
+            self.rust_refs
+                .push((path, c.name.to_string(), a, label.span));
         }
     }
 }
