@@ -237,9 +237,11 @@ struct RawComponent<'a> {
 }
 
 /// The entries of a validated mapping by key (keys are distinct): a short list, since a
-/// mapping has a handful of keys and a large topology has millions of mappings.
+/// mapping has a handful of keys and a large topology has millions of mappings, kept in place
+/// up to four entries (a component's or an input's mapping rarely has more), so that most
+/// mappings cost no allocation.
 #[derive(Default)]
-struct Entries<'a>(Vec<(&'a str, &'a Node<'a>)>);
+struct Entries<'a>(smallvec::SmallVec<[(&'a str, &'a Node<'a>); 4]>);
 
 impl<'a> Entries<'a> {
     fn get(&self, key: &str) -> Option<&'a Node<'a>> {
@@ -491,7 +493,7 @@ impl Ctx {
             self.invalid(node, &format!("a mapping for {what}"));
             return None;
         };
-        let mut out = Entries(Vec::with_capacity(entries.len()));
+        let mut out = Entries::default();
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
                 self.invalid(k, "a string key");
@@ -625,7 +627,9 @@ impl Ctx {
             Some(building) => building,
             None => {
                 let mut building = self.building(&top);
-                if !top.contains_key("components") {
+                let has_components = top.contains_key("components");
+                drop(top);
+                if !has_components {
                     self.error(
                         codes::INVALID_VALUE,
                         Span::new(root.span.offset(), 0),
@@ -852,6 +856,7 @@ impl Ctx {
             &mut building.fds,
             &mut building.refs,
         );
+        drop(raw);
         // Positions and output counts are bounded by the file size limit.
         let place = (building.built.len() as u32, built.outputs.len() as u32);
         building.built.push(built);
@@ -1051,11 +1056,12 @@ impl Ctx {
         outs
     }
 
-    fn inputs<'a>(&mut self, c: &RawComponent<'a>) -> Vec<RawInput<'a>> {
+    /// The inputs as written, in place up to four (most components have fewer).
+    fn inputs<'a>(&mut self, c: &RawComponent<'a>) -> smallvec::SmallVec<[RawInput<'a>; 4]> {
         let Some(node) = c.entries.get("inputs") else {
-            return Vec::new();
+            return smallvec::SmallVec::new();
         };
-        let mut out: Vec<RawInput> = Vec::new();
+        let mut out: smallvec::SmallVec<[RawInput<'a>; 4]> = smallvec::SmallVec::new();
         let mut push = |ctx: &mut Ctx, input: RawInput<'a>| {
             if let Some(first) = out.iter().find(|i| i.name == input.name) {
                 let first = first.span;
