@@ -814,12 +814,11 @@ impl Ctx {
                 None => return,
             },
         };
-        let name: &str = &key;
-        if !is_component_name(name) {
+        if !is_component_name(&key) {
             self.error(
                 codes::INVALID_VALUE,
                 k.span,
-                format!("`{name}` is not a valid component name"),
+                format!("`{key}` is not a valid component name"),
             )
             .help = Some(
                 "names start with a letter or `_` and contain letters, digits, `_` or `-` \
@@ -828,21 +827,28 @@ impl Ctx {
             );
             return;
         }
-        if let Some(&(first, _)) = building.names.get(name) {
-            let d = self.error(
-                codes::DUPLICATE_NAME,
-                k.span,
-                format!("component `{name}` is defined twice"),
-            );
-            d.secondary.push(crate::report::Marked {
-                span: first,
-                text: "first defined here".into(),
-            });
-            return;
-        }
-        let Some(entries) = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"))
-        else {
-            building.names.insert(key, (k.span, None));
+        // The name as the rest reads it: a copy only when it was not a string in the text.
+        let name_text = key.clone();
+        let name: &str = &name_text;
+        // One lookup finds a duplicate or the place to record this name.
+        let vacant = match building.names.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let d = self.error(
+                    codes::DUPLICATE_NAME,
+                    k.span,
+                    format!("component `{}` is defined twice", first.key()),
+                );
+                d.secondary.push(crate::report::Marked {
+                    span: first.get().0,
+                    text: "first defined here".into(),
+                });
+                return;
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant,
+        };
+        let entries = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"));
+        let Some(entries) = entries else {
+            vacant.insert((k.span, None));
             return;
         };
         let raw = RawComponent {
@@ -860,7 +866,7 @@ impl Ctx {
         // Positions and output counts are bounded by the file size limit.
         let place = (building.built.len() as u32, built.outputs.len() as u32);
         building.built.push(built);
-        building.names.insert(key, (k.span, Some(place)));
+        vacant.insert((k.span, Some(place)));
     }
 
     /// Builds one component from its entries (its inputs not yet connected).
