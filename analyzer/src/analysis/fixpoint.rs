@@ -192,50 +192,74 @@ impl Fixed {
         let Shape { sccs, cyclic } = shape;
         let n = sccs.comp.len();
         let outputs = |c: usize| self.base[c]..self.base[c + 1];
-        let paths_of = |c: usize| self.path_start[c] as usize..self.path_start[c + 1] as usize;
-        let consumers_of =
-            |c: usize| self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize;
-        let mut base = Vec::with_capacity(n + 1);
-        let mut ports = 0;
-        for u in 0..n {
-            base.push(ports);
-            ports += outputs(sccs.comp(u)).len();
-        }
-        base.push(ports);
-        // The new index of each port, by its old one.
-        let mut renumber = vec![0u32; ports];
-        for c in 0..n {
-            let first = base[sccs.slot(c)];
-            for (k, old) in outputs(c).enumerate() {
-                renumber[old] = small(first + k);
+        // Ports and paths: the ports are numbered slot by slot, and each path's source follows.
+        let ports_and_paths = || {
+            let mut base = Vec::with_capacity(n + 1);
+            let mut ports = 0;
+            for u in 0..n {
+                base.push(ports);
+                ports += outputs(sccs.comp(u)).len();
             }
-        }
-        let mut owner = Vec::with_capacity(ports);
-        let mut declared = Vec::with_capacity(ports);
-        let mut path_start = Vec::with_capacity(n + 1);
-        let mut paths = Vec::with_capacity(self.paths.len());
-        let mut flags = Vec::with_capacity(n);
-        let mut consumer_start = Vec::with_capacity(n + 1);
-        let mut consumers = Vec::with_capacity(self.consumers.len());
-        for &c in &sccs.comp {
-            let c = c as usize;
-            owner.extend(std::iter::repeat_n(small(c), outputs(c).len()));
-            declared.extend_from_slice(&self.declared[outputs(c)]);
+            base.push(ports);
+            // The new index of each port, by its old one.
+            let mut renumber = vec![0u32; ports];
+            for c in 0..n {
+                let first = base[sccs.slot(c)];
+                for (k, old) in outputs(c).enumerate() {
+                    renumber[old] = small(first + k);
+                }
+            }
+            let mut path_start = Vec::with_capacity(n + 1);
+            let mut paths = Vec::with_capacity(self.paths.len());
+            for &c in &sccs.comp {
+                let c = c as usize;
+                let own = self.path_start[c] as usize..self.path_start[c + 1] as usize;
+                path_start.push(small(paths.len()));
+                paths.extend(self.paths[own].iter().map(|p| FlatPath {
+                    from: renumber[p.from as usize],
+                    ..*p
+                }));
+            }
             path_start.push(small(paths.len()));
-            paths.extend(self.paths[paths_of(c)].iter().map(|p| FlatPath {
-                from: renumber[p.from as usize],
-                ..*p
-            }));
-            flags.push(self.flags[c]);
+            (base, path_start, paths)
+        };
+        // The rest, which needs no renumbered port.
+        let rest = || {
+            let ports = self.declared.len();
+            let mut owner = Vec::with_capacity(ports);
+            let mut declared = Vec::with_capacity(ports);
+            let mut flags = Vec::with_capacity(n);
+            let mut consumer_start = Vec::with_capacity(n + 1);
+            let mut consumers = Vec::with_capacity(self.consumers.len());
+            for &c in &sccs.comp {
+                let c = c as usize;
+                owner.extend(std::iter::repeat_n(small(c), outputs(c).len()));
+                declared.extend_from_slice(&self.declared[outputs(c)]);
+                flags.push(self.flags[c]);
+                consumer_start.push(small(consumers.len()));
+                let own = self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize;
+                consumers.extend(
+                    self.consumers[own]
+                        .iter()
+                        .map(|&consumer| sccs.slot[consumer as usize]),
+                );
+            }
             consumer_start.push(small(consumers.len()));
-            consumers.extend(
-                self.consumers[consumers_of(c)]
-                    .iter()
-                    .map(|&consumer| sccs.slot[consumer as usize]),
-            );
-        }
-        path_start.push(small(paths.len()));
-        consumer_start.push(small(consumers.len()));
+            (owner, declared, flags, consumer_start, consumers)
+        };
+        let ((base, path_start, paths), (owner, declared, flags, consumer_start, consumers)) =
+            if n < PARALLEL_FROM {
+                (ports_and_paths(), rest())
+            } else {
+                std::thread::scope(|scope| {
+                    let rest = scope.spawn(rest);
+                    let ports_and_paths = ports_and_paths();
+                    let rest = rest
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (ports_and_paths, rest)
+                })
+            };
         Fixed {
             base,
             owner,
