@@ -143,6 +143,8 @@ pub struct Fixed {
     base: Vec<usize>,
     /// The component of each port.
     owner: Vec<u32>,
+    /// First port index of each component (by component: what lookups by [`Port`] read).
+    port_base: Vec<u32>,
     /// First path of each slot in `paths`, and the number of paths at the end.
     path_start: Vec<u32>,
     /// Every path, slot by slot.
@@ -186,8 +188,9 @@ impl Tables {
 }
 
 impl Fixed {
-    /// Puts tables built in component order (`sccs` and `cyclic` left empty, `owner` too) in the
-    /// slot order of `shape`: a gather of each table, with port and consumer references renumbered.
+    /// Puts tables built in component order (`sccs`, `cyclic`, `owner` and `port_base` left
+    /// empty) in the slot order of `shape`: a gather of each table, with port and consumer
+    /// references renumbered.
     fn into_slots(self, shape: Shape) -> Fixed {
         let Shape { sccs, cyclic } = shape;
         let n = sccs.comp.len();
@@ -201,10 +204,12 @@ impl Fixed {
                 ports += outputs(sccs.comp(u)).len();
             }
             base.push(ports);
-            // The new index of each port, by its old one.
+            // The new index of each port, by its old one, and the first of each component.
             let mut renumber = vec![0u32; ports];
+            let mut port_base = Vec::with_capacity(n);
             for c in 0..n {
                 let first = base[sccs.slot(c)];
+                port_base.push(small(first));
                 for (k, old) in outputs(c).enumerate() {
                     renumber[old] = small(first + k);
                 }
@@ -221,7 +226,7 @@ impl Fixed {
                 }));
             }
             path_start.push(small(paths.len()));
-            (base, path_start, paths)
+            (base, port_base, path_start, paths)
         };
         // The rest, which needs no renumbered port.
         let rest = || {
@@ -247,22 +252,25 @@ impl Fixed {
             consumer_start.push(small(consumers.len()));
             (owner, declared, flags, consumer_start, consumers)
         };
-        let ((base, path_start, paths), (owner, declared, flags, consumer_start, consumers)) =
-            if n < PARALLEL_FROM {
-                (ports_and_paths(), rest())
-            } else {
-                std::thread::scope(|scope| {
-                    let rest = scope.spawn(rest);
-                    let ports_and_paths = ports_and_paths();
-                    let rest = rest
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    (ports_and_paths, rest)
-                })
-            };
+        let (
+            (base, port_base, path_start, paths),
+            (owner, declared, flags, consumer_start, consumers),
+        ) = if n < PARALLEL_FROM {
+            (ports_and_paths(), rest())
+        } else {
+            std::thread::scope(|scope| {
+                let rest = scope.spawn(rest);
+                let ports_and_paths = ports_and_paths();
+                let rest = rest
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (ports_and_paths, rest)
+            })
+        };
         Fixed {
             base,
             owner,
+            port_base,
             path_start,
             paths,
             flags,
@@ -276,7 +284,7 @@ impl Fixed {
 
     /// The index of a port among all ports.
     pub fn port_index(&self, p: Port) -> usize {
-        self.base[self.sccs.slot(p.component)] + p.output
+        self.port_base[p.component] as usize + p.output
     }
 
     /// The component of the port with index `index`.
@@ -289,7 +297,7 @@ impl Fixed {
         let component = self.port_component(index);
         Port {
             component,
-            output: index - self.base[self.sccs.slot(component)],
+            output: index - self.port_base[component] as usize,
         }
     }
 
@@ -500,6 +508,7 @@ impl<'t> Solver<'t> {
         let by_component = Fixed {
             base,
             owner: Vec::new(),
+            port_base: Vec::new(),
             path_start,
             paths,
             flags,
