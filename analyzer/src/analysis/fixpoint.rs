@@ -187,10 +187,21 @@ impl Tables {
     }
 }
 
-impl Fixed {
-    /// Puts tables built in component order (`sccs`, `cyclic`, `owner` and `port_base` left
-    /// empty) in the slot order of `shape`: a gather of each table, with port and consumer
-    /// references renumbered.
+/// The per-component tables as first built, in component order (the fields mean what those of
+/// [`Fixed`] do, indexed by component).
+struct ByComponent {
+    base: Vec<usize>,
+    declared: Vec<Option<SetId>>,
+    path_start: Vec<u32>,
+    paths: Vec<FlatPath>,
+    flags: Vec<u8>,
+    consumer_start: Vec<u32>,
+    consumers: Vec<u32>,
+}
+
+impl ByComponent {
+    /// Puts the tables in the slot order of `shape`: a gather of each table, with port and
+    /// consumer references renumbered.
     fn into_slots(self, shape: Shape) -> Fixed {
         let Shape { sccs, cyclic } = shape;
         let n = sccs.comp.len();
@@ -281,7 +292,9 @@ impl Fixed {
             cyclic,
         }
     }
+}
 
+impl Fixed {
     /// The index of a port among all ports.
     pub fn port_index(&self, p: Port) -> usize {
         self.port_base[p.component] as usize + p.output
@@ -505,18 +518,14 @@ impl<'t> Solver<'t> {
         }
         path_start.push(small(paths.len()));
         consumer_start.push(small(consumers.len()));
-        let by_component = Fixed {
+        let by_component = ByComponent {
             base,
-            owner: Vec::new(),
-            port_base: Vec::new(),
+            declared,
             path_start,
             paths,
             flags,
             consumer_start,
             consumers,
-            declared,
-            sccs: Sccs::default(),
-            cyclic: Vec::new(),
         };
         let fixed = by_component.into_slots(shape());
         let overrides = match overrides {
@@ -956,7 +965,7 @@ fn merge(old: Vec<Event>, fresh: Vec<Event>, touched: &[bool]) -> Vec<Event> {
 /// are grouped by SCC in topological order and ascending within each SCC. The solver's tables are
 /// indexed by slot, so an SCC's members sit next to each other in memory and a sweep in
 /// topological order reads its tables front to back.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Sccs {
     /// Component at each slot.
     comp: Vec<u32>,
