@@ -552,11 +552,6 @@ impl<'t> Solver<'t> {
         self.tables.declared.len()
     }
 
-    /// Port index of an output.
-    pub fn port(&self, p: Port) -> usize {
-        self.tables.port_index(p)
-    }
-
     /// Evaluates the component at slot `u` from the current labels (indexed by port), writing
     /// its output labels into `out` (one per output) and, when `events` is given, what it
     /// observed.
