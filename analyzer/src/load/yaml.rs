@@ -352,8 +352,9 @@ enum Unresolved<'r> {
     NoOutput(&'r str, &'r str, &'r Component),
 }
 
-/// References from this many on are resolved on two threads.
-const PARALLEL_REFS: usize = 1 << 16;
+/// From this many references (or components) on, resolving them (or handing out their outputs'
+/// consumer lists) is split over two threads.
+const PARALLEL_FROM: usize = 1 << 16;
 
 /// Resolves every reference in `refs`, in order: their ports (a placeholder for each that did
 /// not resolve), and those that did not, by position. A reference is a random lookup in a table
@@ -378,7 +379,7 @@ fn resolve_all<'r>(
         (ports, misses)
     };
     let n = refs.len();
-    if n < PARALLEL_REFS {
+    if n < PARALLEL_FROM {
         return range(0..n);
     }
     std::thread::scope(|scope| {
@@ -749,13 +750,26 @@ impl Ctx {
             }
         }
         drop(fill);
-        for (c, &f) in components.iter_mut().zip(&first) {
-            for (oi, o) in c.outputs.iter_mut().enumerate() {
-                o.consumers = grouped[start[f + oi]..start[f + oi + 1]]
-                    .iter()
-                    .map(|&(ci, ii)| (ci as usize, ii as usize))
-                    .collect();
+        // One vector per output: a large topology's are filled half on each core.
+        let hand_out = |components: &mut [Component], first: &[usize]| {
+            for (c, &f) in components.iter_mut().zip(first) {
+                for (oi, o) in c.outputs.iter_mut().enumerate() {
+                    o.consumers = grouped[start[f + oi]..start[f + oi + 1]]
+                        .iter()
+                        .map(|&(ci, ii)| (ci as usize, ii as usize))
+                        .collect();
+                }
             }
+        };
+        if components.len() < PARALLEL_FROM {
+            hand_out(&mut components, &first);
+        } else {
+            let half = components.len() / 2;
+            let (front, back) = components.split_at_mut(half);
+            std::thread::scope(|scope| {
+                scope.spawn(|| hand_out(back, &first[half..]));
+                hand_out(front, &first[..half]);
+            });
         }
 
         Some(Topology {
@@ -1733,7 +1747,7 @@ mod tests {
         j > 0 && j.is_multiple_of(10)
     }
 
-    /// A topology with more references than [`PARALLEL_REFS`]: component `i` reads `c{i-1}`
+    /// A topology with more references than [`PARALLEL_FROM`]: component `i` reads `c{i-1}`
     /// (its output `out`) and `c{i/2}` (its output `x`, if it has two), and the references of
     /// the components in `dangling` point nowhere instead.
     fn many_references(n: usize, dangling: &[usize]) -> String {
@@ -1763,7 +1777,7 @@ mod tests {
 
     #[test]
     fn references_resolved_on_two_threads_keep_their_inputs() {
-        let n = PARALLEL_REFS / 2 + 500;
+        let n = PARALLEL_FROM / 2 + 500;
         let topology = load_str("t.yaml", &many_references(n, &[])).unwrap();
         let mut checked = 0;
         for c in &topology.components {
@@ -1787,8 +1801,33 @@ mod tests {
     }
 
     #[test]
+    fn consumer_lists_handed_out_on_two_threads_invert_the_inputs() {
+        let n = PARALLEL_FROM + 500;
+        let topology = load_str("t.yaml", &many_references(n, &[])).unwrap();
+        // Every input, as (producer, output) -> (consumer, input), in name order.
+        let mut from_inputs: Vec<(Port, (usize, usize))> = Vec::new();
+        for (ci, c) in topology.components.iter().enumerate() {
+            for (ii, input) in c.inputs.iter().enumerate() {
+                from_inputs.push((input.from, (ci, ii)));
+            }
+        }
+        from_inputs.sort_unstable();
+        let mut from_outputs: Vec<(Port, (usize, usize))> = Vec::new();
+        for (component, c) in topology.components.iter().enumerate() {
+            for (output, o) in c.outputs.iter().enumerate() {
+                let port = Port { component, output };
+                from_outputs.extend(o.consumers.iter().map(|&consumer| (port, consumer)));
+            }
+        }
+        // Consumer lists are sorted, and component by component already in order.
+        assert!(from_outputs.is_sorted());
+        assert_eq!(from_outputs.len(), 2 * (n - 1));
+        assert_eq!(from_outputs, from_inputs);
+    }
+
+    #[test]
     fn references_unresolved_on_either_thread_are_reported_at_their_component() {
-        let n = PARALLEL_REFS / 2 + 500;
+        let n = PARALLEL_FROM / 2 + 500;
         let errors = load_str("t.yaml", &many_references(n, &[n - 3, 7])).unwrap_err();
         let mut reported: Vec<(String, Option<String>)> = errors
             .into_iter()
