@@ -21,6 +21,7 @@ pub mod codegen;
 pub mod graph;
 pub mod load;
 pub mod model;
+mod parallel;
 pub mod plan;
 pub mod report;
 pub mod simulate;

@@ -149,7 +149,7 @@ pub struct Fixed {
     path_start: Vec<u32>,
     /// Every path, slot by slot.
     paths: Vec<FlatPath>,
-    /// `REPLICATED` and `SOURCE`, per slot.
+    /// `REPLICATED`, `SOURCE` and `FIELDS`, per slot.
     flags: Vec<u8>,
     /// Consumers of each slot, as slots (CSR: those of `u` are `consumers[consumer_start[u]..]`).
     consumer_start: Vec<u32>,
@@ -266,18 +266,7 @@ impl ByComponent {
         let (
             (base, port_base, path_start, paths),
             (owner, declared, flags, consumer_start, consumers),
-        ) = if n < PARALLEL_FROM {
-            (ports_and_paths(), rest())
-        } else {
-            std::thread::scope(|scope| {
-                let rest = scope.spawn(rest);
-                let ports_and_paths = ports_and_paths();
-                let rest = rest
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (ports_and_paths, rest)
-            })
-        };
+        ) = crate::parallel::both(n >= PARALLEL_FROM, ports_and_paths, rest);
         Fixed {
             base,
             owner,

@@ -117,7 +117,7 @@ impl Analysis {
                 step: Step::Pass,
                 path: Some(path),
             } => {
-                let c = self.tables.port_at(port).component;
+                let c = self.tables.port_component(port);
                 Some(self.tables.path_source_index(c, path as usize))
             }
             _ => None,

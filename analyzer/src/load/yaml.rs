@@ -382,16 +382,11 @@ fn resolve_all<'r>(
     if n < PARALLEL_FROM {
         return range(0..n);
     }
-    std::thread::scope(|scope| {
-        let later = scope.spawn(|| range(n / 2..n));
-        let (mut ports, mut misses) = range(0..n / 2);
-        let (more, more_misses) = later
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        ports.extend(more);
-        misses.extend(more_misses);
-        (ports, misses)
-    })
+    let ((mut ports, mut misses), (more, more_misses)) =
+        crate::parallel::both(true, || range(0..n / 2), || range(n / 2..n));
+    ports.extend(more);
+    misses.extend(more_misses);
+    (ports, misses)
 }
 
 /// Resolves a reference `component` or `component.output` to a port.
@@ -761,16 +756,13 @@ impl Ctx {
                 }
             }
         };
-        if components.len() < PARALLEL_FROM {
-            hand_out(&mut components, &first);
-        } else {
-            let half = components.len() / 2;
-            let (front, back) = components.split_at_mut(half);
-            std::thread::scope(|scope| {
-                scope.spawn(|| hand_out(back, &first[half..]));
-                hand_out(front, &first[..half]);
-            });
-        }
+        let (parallel, half) = (components.len() >= PARALLEL_FROM, components.len() / 2);
+        let (front, back) = components.split_at_mut(half);
+        crate::parallel::both(
+            parallel,
+            || hand_out(front, &first[..half]),
+            || hand_out(back, &first[half..]),
+        );
 
         Some(Topology {
             name,

@@ -102,52 +102,44 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             .map(|(&c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
             .collect::<Vec<_>>()
     };
-    let (after, later, first_seals, later_seals, barriers, problems) =
-        std::thread::scope(|scope| {
-            // Seal suggestions read only the analysis as written, and a component's origin paths
-            // are final once it is ordered: those of the first origins are worked out on a second
-            // core while the rounds run.
-            let first_seals = scope.spawn(|| suggest(&mut first.iter()));
-            // Applying remedies can expose new origins downstream (an `Inst` that was passed on by
-            // a read becomes `Run` and meets rule 1), so iterate until no new site appears; each
-            // round solves again only what its new orderings change.
-            let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-            let mut after = a.clone();
-            let mut added: Vec<(usize, Ordering)> =
-                first.keys().map(|&c| (c, strategy(c))).collect();
-            while !added.is_empty() {
-                after = after.reorder(t, &added);
-                collect_origins(&after, &mut later);
-                // The new origins are the ones no ordering covers yet.
-                added = later
-                    .keys()
-                    .filter(|&&c| after.ordering(c).is_none())
-                    .map(|&c| (c, strategy(c)))
-                    .collect();
-            }
-            // The seal barriers and the verification need only the rounds' results: on the second
-            // core (once the first suggestions are done), which then traces the second half of
-            // the later suggestions while this one traces the first.
-            let first_seals = first_seals
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let half = later.len() / 2;
-            let (mut later_seals, (barriers, problems, second_half)) = std::thread::scope(|tail| {
-                let checks = tail.spawn(|| {
-                    let ordered = |c: usize| first.contains_key(&c) || later.contains_key(&c);
-                    let barriers = seal_sites(t, a, ordered);
-                    let problems = verify(t, &after);
-                    (barriers, problems, suggest(&mut later.iter().skip(half)))
-                });
-                let first_half = suggest(&mut later.iter().take(half));
-                let checks = checks
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (first_half, checks)
-            });
-            later_seals.extend(second_half);
-            (after, later, first_seals, later_seals, barriers, problems)
-        });
+    // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
+    // becomes `Run` and meets rule 1), so iterate until no new site appears; each round solves
+    // again only what its new orderings change.
+    let rounds = || {
+        let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut after = a.clone();
+        let mut added: Vec<(usize, Ordering)> = first.keys().map(|&c| (c, strategy(c))).collect();
+        while !added.is_empty() {
+            after = after.reorder(t, &added);
+            collect_origins(&after, &mut later);
+            // The new origins are the ones no ordering covers yet.
+            added = later
+                .keys()
+                .filter(|&&c| after.ordering(c).is_none())
+                .map(|&c| (c, strategy(c)))
+                .collect();
+        }
+        (after, later)
+    };
+    // Seal suggestions read only the analysis as written, and a component's origin paths are
+    // final once it is ordered: those of the first origins are worked out on a second core while
+    // the rounds run.
+    let ((after, later), first_seals) =
+        crate::parallel::both(true, rounds, || suggest(&mut first.iter()));
+    // The seal barriers and the verification need only the rounds' results: on the second core,
+    // which then traces the second half of the later suggestions while this one traces the first.
+    let half = later.len() / 2;
+    let (mut later_seals, (barriers, problems, second_half)) = crate::parallel::both(
+        true,
+        || suggest(&mut later.iter().take(half)),
+        || {
+            let ordered = |c: usize| first.contains_key(&c) || later.contains_key(&c);
+            let barriers = seal_sites(t, a, ordered);
+            let problems = verify(t, &after);
+            (barriers, problems, suggest(&mut later.iter().skip(half)))
+        },
+    );
+    later_seals.extend(second_half);
 
     // Origins found in later rounds are at components never ordered before: the two are disjoint.
     let mut order_sites: Vec<(usize, &BTreeSet<usize>, Vec<SealSuggestion>)> = first
