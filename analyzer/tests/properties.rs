@@ -292,7 +292,9 @@ proptest! {
     fn fixpoint_equals_naive_iteration(t in topo()) {
         let order: Vec<usize> = (0..t.comps.len()).collect();
         let r = check(&render(&t, &order));
-        prop_assert_eq!(r.analysis.all_labels(), blazes::analysis::naive_labels(&r.topology));
+        let (labels, events) = blazes::analysis::naive(&r.topology);
+        prop_assert_eq!(r.analysis.all_labels(), labels);
+        prop_assert_eq!(r.analysis.fixpoint_events(), &events[..]);
     }
 
     #[test]
@@ -433,12 +435,15 @@ fn incremental_replanning_on_layered_topologies() {
 }
 
 /// A topology large enough for the solver to work out the graph's shape on a second thread
-/// gets the labels of the naive iteration, which does not use that shape.
+/// gets the labels of the naive iteration, which does not use that shape, and the events of
+/// evaluating every component at the fixpoint, which the solver records only for the loop
+/// members whose last evaluation saw any.
 #[test]
 fn large_layered_fixpoint_equals_the_naive_iteration() {
     let t = blazes::load::load_str("layered.yaml", &topogen::generate(6_000)).unwrap();
-    assert_eq!(
-        blazes::analyze(&t).all_labels(),
-        blazes::analysis::naive_labels(&t)
-    );
+    let a = blazes::analyze(&t);
+    let (labels, events) = blazes::analysis::naive(&t);
+    assert_eq!(a.all_labels(), labels);
+    assert!(events.len() > 100, "{} events", events.len());
+    assert_eq!(a.fixpoint_events(), &events[..]);
 }

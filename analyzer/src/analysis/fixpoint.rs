@@ -765,6 +765,10 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut fresh_loop = Vec::new();
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
+    // By slot: whether the component's last evaluation while iterating its loop saw events.
+    let mut eventful = vec![false; topo.components.len()];
+    // The members of the loop being solved to evaluate again for their events.
+    let mut again = Vec::new();
     let mut anomalies = rustc_hash::FxHashSet::default();
     // By slot.
     let mut queued = vec![false; topo.components.len()];
@@ -822,6 +826,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 warm(&solver.tables, state, [next(0), next(1), next(2)]);
                 queued[u] = false;
                 solver.evaluate(u, &state.labels, &mut buf, Some(&mut seen_events));
+                eventful[u] = !seen_events.is_empty();
                 for e in seen_events.drain(..) {
                     if matches!(e, Event::Anomaly { .. }) {
                         anomalies.insert(e);
@@ -851,18 +856,27 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                     }
                 }
             }
+            // A member is queued again whenever one of its inputs rises, so its last evaluation
+            // saw the final inputs and observed its final events: only the members whose last
+            // evaluation saw any are evaluated again, in slot order, to record them.
             let first = fresh.len();
             let first_port = solver.tables.base[members.start];
+            again.clear();
             for u in members.clone() {
-                let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
-                warm(&solver.tables, state, [next(1), next(2), next(3)]);
-                solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
+                if eventful[u] {
+                    again.push(u);
+                }
                 let ports = solver.tables.base[u]..solver.tables.base[u + 1];
                 if state.labels[ports.clone()]
                     != old[ports.start - first_port..ports.end - first_port]
                 {
                     changed.push(u);
                 }
+            }
+            for (i, &u) in again.iter().enumerate() {
+                let next = |k: usize| again.get(i + k).copied();
+                warm(&solver.tables, state, [next(1), next(2), next(3)]);
+                solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
             }
             if !anomalies.is_empty() {
                 for e in &fresh[first..] {
@@ -1089,8 +1103,10 @@ impl Sccs {
 }
 
 /// The reference semantics: evaluate every component in index order until nothing changes.
-/// Quadratic; used by tests to check [`solve`]. Labels are indexed by port, as in [`State`].
-pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
+/// Quadratic; used by tests to check [`solve`]. Labels are indexed by port, as in [`State`];
+/// the events are those of evaluating every component once more, in index order, at the
+/// fixpoint (what [`State::events`] holds).
+pub fn naive(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Event>) {
     let mut labels = vec![Lbl::Bot; solver.ports()];
     let mut buf = Vec::new();
     loop {
@@ -1108,7 +1124,12 @@ pub fn naive(solver: &mut Solver<'_>) -> Vec<Lbl> {
             }
         }
         if !changed {
-            return labels;
+            let mut events = Vec::new();
+            for c in 0..solver.topology.components.len() {
+                let u = solver.tables.sccs.slot(c);
+                solver.evaluate(u, &labels, &mut buf, Some(&mut events));
+            }
+            return (labels, events);
         }
     }
 }

@@ -38,16 +38,18 @@ pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>
     }
 }
 
-/// Labels computed by the naive reference iteration (for tests of the fixpoint).
+/// Labels computed by the naive reference iteration, and the events of evaluating every
+/// component at its fixpoint (for tests of the fixpoint).
 #[doc(hidden)]
-pub fn naive_labels(topology: &Topology) -> Vec<Label> {
+pub fn naive(topology: &Topology) -> (Vec<Label>, Vec<Event>) {
     let mut solver = Solver::new(topology, None);
-    let labels = fixpoint::naive(&mut solver);
-    solver
+    let (labels, events) = fixpoint::naive(&mut solver);
+    let labels = solver
         .tables
         .ports_in_component_order()
         .map(|port| solver.tables.interner.external(labels[port]))
-        .collect()
+        .collect();
+    (labels, events)
 }
 
 impl Analysis {
@@ -67,6 +69,13 @@ impl Analysis {
             tables: solver.tables,
             state,
         }
+    }
+
+    /// What the evaluation of each component at the fixpoint observed, in component order,
+    /// without the anomalies seen only while iterating loops (for tests of the fixpoint).
+    #[doc(hidden)]
+    pub fn fixpoint_events(&self) -> &[Event] {
+        &self.state.events
     }
 
     /// What the evaluation of each component at the fixpoint observed (anomalies, consumed
