@@ -3,7 +3,7 @@
 
 pub mod findings;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::analysis::{Analysis, Event, Ordering, originates};
 use crate::model::{Port, Topology};
@@ -93,30 +93,31 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         }
     };
     // Origins in the analysis as written.
-    let mut first: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    collect_origins(a, &mut first);
+    let mut first = Origins::default();
+    first.collect(a);
     let chains = Chains::new(t, a);
-    let suggest = |origins: &mut dyn Iterator<Item = (&usize, &BTreeSet<usize>)>| {
+    let suggest = |origins: &mut dyn Iterator<Item = (usize, &[(usize, usize)])>| {
         let mut walk = Walk::new(&chains);
         origins
-            .map(|(&c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
+            .map(|(c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
             .collect::<Vec<_>>()
     };
     // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
     // becomes `Run` and meets rule 1), so iterate until no new site appears; each round solves
     // again only what its new orderings change.
     let rounds = || {
-        let mut later: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut later = Origins::default();
         let mut after = a.clone();
-        let mut added: Vec<(usize, Ordering)> = first.keys().map(|&c| (c, strategy(c))).collect();
+        let mut added: Vec<(usize, Ordering)> =
+            first.components().map(|c| (c, strategy(c))).collect();
         while !added.is_empty() {
             after = after.reorder(t, &added);
-            collect_origins(&after, &mut later);
+            later.collect(&after);
             // The new origins are the ones no ordering covers yet.
             added = later
-                .keys()
-                .filter(|&&c| after.ordering(c).is_none())
-                .map(|&c| (c, strategy(c)))
+                .components()
+                .filter(|&c| after.ordering(c).is_none())
+                .map(|c| (c, strategy(c)))
                 .collect();
         }
         (after, later)
@@ -125,28 +126,28 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     // final once it is ordered: those of the first origins are worked out on a second core while
     // the rounds run.
     let ((after, later), first_seals) =
-        crate::parallel::both(true, rounds, || suggest(&mut first.iter()));
+        crate::parallel::both(true, rounds, || suggest(&mut first.groups()));
     // The seal barriers and the verification need only the rounds' results: on the second core,
     // which then traces the second half of the later suggestions while this one traces the first.
-    let half = later.len() / 2;
+    let half = later.groups().count() / 2;
     let (mut later_seals, (barriers, problems, second_half)) = crate::parallel::both(
         true,
-        || suggest(&mut later.iter().take(half)),
+        || suggest(&mut later.groups().take(half)),
         || {
-            let ordered = |c: usize| first.contains_key(&c) || later.contains_key(&c);
+            let ordered = |c: usize| first.contains(c) || later.contains(c);
             let barriers = seal_sites(t, a, ordered);
             let problems = verify(t, &after);
-            (barriers, problems, suggest(&mut later.iter().skip(half)))
+            (barriers, problems, suggest(&mut later.groups().skip(half)))
         },
     );
     later_seals.extend(second_half);
 
     // Origins found in later rounds are at components never ordered before: the two are disjoint.
-    let mut order_sites: Vec<(usize, &BTreeSet<usize>, Vec<SealSuggestion>)> = first
-        .iter()
+    let mut order_sites: Vec<(usize, &[(usize, usize)], Vec<SealSuggestion>)> = first
+        .groups()
         .zip(first_seals)
-        .chain(later.iter().zip(later_seals))
-        .map(|((&c, paths), seals)| (c, paths, seals))
+        .chain(later.groups().zip(later_seals))
+        .map(|((c, paths), seals)| (c, paths, seals))
         .collect();
     order_sites.sort_unstable_by_key(|&(c, _, _)| c);
     let mut sites: Vec<Site> = order_sites
@@ -155,7 +156,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             component: c,
             kind: SiteKind::Order {
                 strategy: strategy(c),
-                paths: paths.iter().copied().collect(),
+                paths: paths.iter().map(|&(_, p)| p).collect(),
                 seals,
             },
         })
@@ -168,66 +169,105 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     }
 }
 
-fn collect_origins(a: &Analysis, origins: &mut BTreeMap<usize, BTreeSet<usize>>) {
-    for e in a.events() {
-        if let Event::Anomaly {
-            component,
-            path,
-            rule,
-        } = *e
-            && originates(rule)
-            && a.ordering(component).is_none()
-        {
-            origins.entry(component).or_default().insert(path);
+/// Where anomalies originate: `(component, path)` pairs, sorted and without repeats. A large
+/// plan has hundreds of thousands of origins, so they are kept flat rather than in a map of sets.
+#[derive(Default)]
+struct Origins(Vec<(usize, usize)>);
+
+impl Origins {
+    /// Adds the origins of an analysis at components it does not order.
+    fn collect(&mut self, a: &Analysis) {
+        let known = self.0.len();
+        for e in a.events() {
+            if let Event::Anomaly {
+                component,
+                path,
+                rule,
+            } = *e
+                && originates(rule)
+                && a.ordering(component).is_none()
+            {
+                self.0.push((component, path));
+            }
         }
+        if self.0.len() > known {
+            self.0.sort_unstable();
+            self.0.dedup();
+        }
+    }
+
+    /// The components with origins, ascending, with their origin pairs.
+    fn groups(&self) -> impl Iterator<Item = (usize, &[(usize, usize)])> {
+        self.0.chunk_by(|x, y| x.0 == y.0).map(|g| (g[0].0, g))
+    }
+
+    /// The components with origins, ascending.
+    fn components(&self) -> impl Iterator<Item = usize> {
+        self.groups().map(|(c, _)| c)
+    }
+
+    /// True when component `c` has an origin.
+    fn contains(&self, c: usize) -> bool {
+        let i = self.0.partition_point(|&(x, _)| x < c);
+        self.0.get(i).is_some_and(|&(x, _)| x == c)
     }
 }
 
 /// Seal barriers the topology relies on, grouped per component (order sites, the components
 /// `ordered` says yes to, excluded: their inputs are ordered anyway).
 fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Vec<Site> {
-    /// Per component: reads/writes relying on the barrier, sealed inputs, keys.
-    #[derive(Default)]
-    struct Barrier {
-        paths: BTreeSet<usize>,
-        inputs: BTreeSet<usize>,
-        keys: BTreeSet<String>,
-    }
-    let mut per: BTreeMap<usize, Barrier> = BTreeMap::new();
+    // Flat `(component, …)` pairs, sorted before grouping: a large topology has hundreds of
+    // thousands of barriers, too many for a map of sets each.
+    let mut paths: Vec<(usize, usize)> = Vec::new();
+    let mut inputs: Vec<(usize, usize)> = Vec::new();
     for e in a.events() {
-        let (c, path, guard_paths) = match e {
+        let (c, path, guards) = match e {
             Event::SealConsumed {
                 component, path, ..
-            } => (*component, *path, vec![*path]),
+            } => (*component, *path, std::slice::from_ref(path)),
             Event::ProtectedRead {
                 component,
                 path,
                 guards,
-            } if !guards.is_empty() => (*component, *path, guards.clone()),
+            } if !guards.is_empty() => (*component, *path, &guards[..]),
             _ => continue,
         };
         if ordered(c) {
             continue;
         }
+        paths.push((c, path));
         let comp = &t.components[c];
-        let entry = per.entry(c).or_default();
-        entry.paths.insert(path);
-        for g in guard_paths {
-            let input = comp.paths[g].input;
-            entry.inputs.insert(input);
-            entry
-                .keys
-                .insert(a.label(comp.inputs[input].from).to_string());
-        }
+        inputs.extend(guards.iter().map(|&g| (c, comp.paths[g].input)));
     }
-    per.into_iter()
-        .map(|(c, b)| Site {
-            component: c,
-            kind: SiteKind::Seal {
-                paths: b.paths.into_iter().collect(),
-                inputs: b.inputs.into_iter().collect(),
-                keys: b.keys.into_iter().collect(),
-            },
+    for v in [&mut paths, &mut inputs] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    // Every barrier has a path and an input, so the two group alike.
+    let by_component = |v: &[(usize, usize)]| {
+        v.chunk_by(|x, y| x.0 == y.0)
+            .map(|g| (g[0].0, g.iter().map(|&(_, x)| x).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    };
+    by_component(&paths)
+        .into_iter()
+        .zip(by_component(&inputs))
+        .map(|((c, paths), (_, inputs))| {
+            let comp = &t.components[c];
+            let mut keys: Vec<String> = inputs
+                .iter()
+                .map(|&i| a.label(comp.inputs[i].from).to_string())
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            Site {
+                component: c,
+                kind: SiteKind::Seal {
+                    paths,
+                    inputs,
+                    keys,
+                },
+            }
         })
         .collect()
 }
@@ -319,11 +359,11 @@ fn seal_suggestions(
     a: &Analysis,
     walk: &mut Walk<'_, '_>,
     c: usize,
-    paths: &BTreeSet<usize>,
+    paths: &[(usize, usize)],
 ) -> Vec<SealSuggestion> {
     let comp = &t.components[c];
     let mut out: Vec<SealSuggestion> = Vec::new();
-    for &pi in paths {
+    for &(_, pi) in paths {
         let path = &comp.paths[pi];
         let Some(blazes_annotations::Gate::Fields(gate)) = path.annotation.gate() else {
             continue;
