@@ -143,7 +143,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     later_seals.extend(second_half);
 
     // Origins found in later rounds are at components never ordered before: the two are disjoint.
-    let mut order_sites: Vec<(usize, &[(usize, usize)], Vec<SealSuggestion>)> = first
+    let mut order_sites: Vec<_> = first
         .groups()
         .zip(first_seals)
         .chain(later.groups().zip(later_seals))
