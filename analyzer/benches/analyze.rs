@@ -1,6 +1,7 @@
 //! Benchmarks of load + analyze + plan (group `plan`) and of the whole check (group `check`:
 //! `blazes::check_str`, findings included) on generated layered topologies of 1k, 10k, 100k and
-//! 1M components (see `topogen`).
+//! 1M components (see `topogen`), and of rendering the findings as `blazes lint` prints them
+//! (group `render`, up to 100k: a 1M topology has half a million findings to print).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -94,7 +95,30 @@ fn check(c: &mut Criterion) {
             );
         });
         group.finish();
+        if n <= 100_000 {
+            render(c, n, yaml);
+        }
     }
+}
+
+/// The human rendering of a topology's findings (without colour, at the default width).
+fn render(c: &mut Criterion, n: usize, yaml: String) {
+    let report = match blazes::check_string("bench.yaml", yaml, &blazes::CheckOptions::default()) {
+        Ok(report) => report,
+        Err(d) => panic!("the generated topology does not load: {:?}", d.first()),
+    };
+    let mut group = c.benchmark_group("render");
+    sampling(&mut group, n);
+    group.bench_with_input(
+        BenchmarkId::from_parameter(n),
+        &report.findings,
+        |b, findings| {
+            b.iter(|| {
+                blazes::report::human::render(findings, blazes::report::human::Style::default())
+            });
+        },
+    );
+    group.finish();
 }
 
 /// `criterion_group!` defines a public function; kept in a private module, it needs no docs.

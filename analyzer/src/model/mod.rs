@@ -124,6 +124,30 @@ impl SourceFile {
         self.parts.get(i.saturating_sub(1))
     }
 
+    /// Whole lines around a byte range, within the file its start falls in: from `before`
+    /// lines above the line of `range.start` to `after` lines below the line of `range.end`
+    /// (fewer at the file's edges). Gives their byte range in `text` and the number of lines of
+    /// that file above them, so a diagnostic renderer can work on these lines instead of
+    /// counting lines from the file's start for every span.
+    pub fn lines_around(
+        &self,
+        range: std::ops::Range<usize>,
+        before: usize,
+        after: usize,
+    ) -> (std::ops::Range<usize>, usize) {
+        let file = self.file_range(range.start);
+        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let first = line_of(file.start);
+        let top = line_of(range.start).saturating_sub(before).max(first);
+        let bottom = line_of(range.end.min(file.end)).saturating_add(after);
+        let start = self.line_starts[top].max(file.start);
+        let end = self
+            .line_starts
+            .get(bottom.saturating_add(1))
+            .map_or(file.end, |&s| s.min(file.end));
+        (start..end.max(start), top - first)
+    }
+
     /// One-based line and column (in characters) of a byte offset, within the file it falls in.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -336,5 +360,44 @@ impl Topology {
     /// Display name of an output port.
     pub fn port_name(&self, port: Port) -> String {
         self.components[port.component].port_name(port.output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    /// The text of `lines_around`'s window, and the lines above it.
+    fn around(src: &SourceFile, at: &str, before: usize, after: usize) -> (String, usize) {
+        let start = src.text.find(at).unwrap_or(usize::MAX);
+        let (window, above) = src.lines_around(start..start + at.len(), before, after);
+        (src.text[window].to_string(), above)
+    }
+
+    #[test]
+    fn lines_around_a_span_stop_at_the_edges_of_the_file() {
+        let src = SourceFile::new("t.yaml", "a: 1\nb: 2\nc: 3\nd: 4\ne: 5");
+        assert_eq!(around(&src, "c: 3", 1, 1), ("b: 2\nc: 3\nd: 4\n".into(), 1));
+        assert_eq!(around(&src, "c: 3", 0, 0), ("c: 3\n".into(), 2));
+        assert_eq!(around(&src, "b: 2", 5, 0), ("a: 1\nb: 2\n".into(), 0));
+        assert_eq!(around(&src, "d: 4", 0, 5), ("d: 4\ne: 5".into(), 3));
+        // A span over several lines takes them all.
+        assert_eq!(around(&src, "2\nc", 0, 0), ("b: 2\nc: 3\n".into(), 1));
+    }
+
+    #[test]
+    fn lines_around_a_span_stay_in_its_file_of_a_bundle() {
+        let src = SourceFile::bundle(vec![
+            ("t.yaml".into(), "a: 1\nb: 2".into()),
+            ("lib.rs".into(), "fn f() {}\nfn g() {}\n".into()),
+        ]);
+        // Lines above count from the start of the `.rs` file.
+        assert_eq!(around(&src, "fn f", 3, 0), ("fn f() {}\n".into(), 0));
+        assert_eq!(
+            around(&src, "fn g", 3, 3),
+            ("fn f() {}\nfn g() {}\n".into(), 0)
+        );
+        assert_eq!(around(&src, "fn g", 0, 0), ("fn g() {}\n".into(), 1));
+        assert_eq!(around(&src, "b: 2", 0, 3), ("b: 2".into(), 1));
     }
 }

@@ -139,14 +139,24 @@ impl SourceCode for Src {
         // files): line numbers count from that file's start, and a span reaching into another
         // file is refused, so miette never merges snippets of two files into one.
         let range = self.0.file_range(span.offset());
-        let file = self
+        if self.0.text.get(range.clone()).is_none() || span.offset() + span.len() > range.end {
+            return Err(MietteError::OutOfBounds);
+        }
+        // miette counts lines from the start of what it is given: give it only the lines it
+        // shows (one more each side, so that it sees the same edges), not the whole file, which
+        // would make rendering quadratic in the file's size.
+        let (window, lines_above) = self.0.lines_around(
+            span.offset()..span.offset() + span.len(),
+            context_lines_before + 1,
+            context_lines_after + 1,
+        );
+        let lines = self
             .0
             .text
-            .get(range.clone())
-            .filter(|_| span.offset() + span.len() <= range.end)
+            .get(window.clone())
             .ok_or(MietteError::OutOfBounds)?;
-        let local = SourceSpan::new((span.offset() - range.start).into(), span.len());
-        let inner = file.read_span(&local, context_lines_before, context_lines_after)?;
+        let local = SourceSpan::new((span.offset() - window.start).into(), span.len());
+        let inner = lines.read_span(&local, context_lines_before, context_lines_after)?;
         // miette counts the column in bytes; report it in characters, as the JSON output does.
         let column = if context_lines_before == 0 && context_lines_after == 0 {
             self.0.line_col(span.offset()).1 - 1
@@ -157,12 +167,15 @@ impl SourceCode for Src {
             self.0.file_name(span.offset()).to_string(),
             inner.data(),
             SourceSpan::new(
-                (inner.span().offset() + range.start).into(),
+                (inner.span().offset() + window.start).into(),
                 inner.span().len(),
             ),
-            inner.line(),
+            inner.line() + lines_above,
             column,
-            inner.line_count(),
+            // miette's own reading counts this from the start of the file, and its renderer
+            // reads it to decide whether two labels share one snippet: count it the same way,
+            // so the output does not change.
+            inner.line_count() + lines_above,
         )))
     }
 }
