@@ -120,6 +120,10 @@ pub fn label_table(rows: &[(String, String, String)]) -> String {
     out
 }
 
+/// Labels whose snippets are at most this many lines apart are shown in one snippet, with the
+/// lines between them; farther apart, each gets its own.
+const SHARED_GAP: usize = 4;
+
 struct Src(Arc<SourceFile>);
 
 impl fmt::Debug for Src {
@@ -172,10 +176,12 @@ impl SourceCode for Src {
             ),
             inner.line() + lines_above,
             column,
-            // miette's own reading counts this from the start of the file, and its renderer
-            // reads it to decide whether two labels share one snippet: count it the same way,
-            // so the output does not change.
-            inner.line_count() + lines_above,
+            // miette's renderer reads this count only to decide whether the next label shares
+            // this snippet: it does when its own snippet starts within the count of this one's
+            // first line. The lines covered, plus [`SHARED_GAP`], say what the policy is. (miette's
+            // own reading counts lines from the start of the text, which put every pair of
+            // labels in one snippet, however far apart, with every line between them.)
+            inner.line_count().saturating_sub(inner.line()) + SHARED_GAP,
         )))
     }
 }
