@@ -648,8 +648,7 @@ fn write_json(
             }
         }
     }
-    let owned: Vec<Diagnostic> = all.iter().map(|d| (*d).clone()).collect();
-    doc.summary = json::Summary::of(&owned);
+    doc.summary = json::Summary::of(all.iter().copied());
     doc.findings = all
         .into_iter()
         .zip(witnesses)
@@ -658,8 +657,17 @@ fn write_json(
             ..json::Finding::from(d)
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
-    writeln!(out)
+    write_document(&doc, out)
+}
+
+/// Writes a JSON document and a line break. serde_json writes in small pieces, and standard
+/// output flushes at every line break, so a large report would cost a system call per line
+/// without a buffer of its own.
+fn write_document(doc: &impl serde::Serialize, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, doc).map_err(std::io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// Reads the Flux substitution options: the `--filter` properties file and `--env-filter`.
@@ -725,9 +733,7 @@ fn write_sarif(
             })),
         }
     }
-    serde_json::to_writer_pretty(&mut *out, &sarif::document(&entries))
-        .map_err(std::io::Error::other)?;
-    writeln!(out)
+    write_document(&sarif::document(&entries), out)
 }
 
 /// Sorts and renders diagnostics as the human report does, without colour (for tests).

@@ -123,14 +123,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts diagnostics.
-    pub fn of(diags: &[Diagnostic]) -> Self {
-        let count = |s| diags.iter().filter(|d| d.severity == s).count();
-        Summary {
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-            notes: count(Severity::Note),
+    /// Counts diagnostics by severity.
+    pub fn of<'d>(diags: impl IntoIterator<Item = &'d Diagnostic>) -> Self {
+        let mut summary = Summary::default();
+        for d in diags {
+            *match d.severity {
+                Severity::Error => &mut summary.errors,
+                Severity::Warning => &mut summary.warnings,
+                Severity::Note => &mut summary.notes,
+            } += 1;
         }
+        summary
     }
 }
 
