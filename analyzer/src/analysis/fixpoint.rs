@@ -135,8 +135,9 @@ pub struct Tables {
     fixed: Arc<Fixed>,
 }
 
-/// The part of [`Tables`] fixed by the topology. Per-component tables are indexed by slot (see
-/// [`Sccs`]), and ports are numbered slot by slot.
+/// The part of [`Tables`] fixed by the topology. Per-component tables are indexed by slot (a
+/// component's position when components are grouped by strongly connected component in
+/// topological order), and ports are numbered slot by slot.
 #[derive(Debug)]
 pub struct Fixed {
     /// First port index of each slot, and the number of ports at the end.
@@ -351,7 +352,8 @@ impl Fixed {
 }
 
 impl Tables {
-    /// See [`Fixed::unverified`].
+    /// The ports whose labels are `Inst` or `Diverge`, or `Run` at a component that no dynamic
+    /// ordering is at or upstream of (see [`crate::analysis::Analysis::unverified`]).
     pub fn unverified(&self, labels: &[Lbl]) -> Vec<Port> {
         self.fixed.unverified(labels, &self.overrides)
     }
