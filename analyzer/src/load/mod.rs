@@ -2,6 +2,7 @@
 
 pub mod fast;
 pub mod flux;
+mod names;
 pub mod rust;
 pub mod tree;
 pub mod yaml;

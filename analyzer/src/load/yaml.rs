@@ -2,13 +2,14 @@
 //! error as a located [`Diagnostic`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use blazes_annotations::{
     Annotation, Gate, ParseError, ParseErrorKind, SealKey, is_field_name, suggest,
 };
 
+use super::names::NameTable;
 use super::tree::{self, Node, Value};
 use crate::model::{
     Component, Fd, Grouping, Input, Output, Path, Port, SourceFile, Span, Topology,
@@ -253,18 +254,64 @@ impl<'a> Entries<'a> {
     }
 }
 
-/// Every component name written, with its span and, when its component was built, its place
-/// and its number of outputs: the place is its file position while components are built, and its
-/// name-order number once they are sorted (so that most references resolve with this one lookup).
-/// Hashed with the Fx hash: a million short names are hashed twice each, and the
-/// standard SipHash showed up in profiles of large topologies.
-type Names<'t> = HashMap<Cow<'t, str>, (Span, Option<(u32, u32)>), rustc_hash::FxBuildHasher>;
+/// Every component name written (see [`NameTable`]), and the names whose component is
+/// not valid.
+struct Names<'t> {
+    table: NameTable<Place>,
+    /// The names written whose component is not valid (already reported), with their spans.
+    invalid: Vec<(Cow<'t, str>, Span)>,
+}
+
+/// Where a name's component is, when it was built: its place and its number of outputs. The
+/// place is its file position while components are built, and its name-order number once they
+/// are sorted (so that most references resolve with one lookup). A name whose component is not
+/// valid has its position in [`Names::invalid`] instead.
+#[derive(Clone, Copy, Default)]
+struct Place {
+    at: u32,
+    /// The number of outputs, or [`Place::INVALID`].
+    outputs: u32,
+}
+
+impl Place {
+    /// The `outputs` of a name whose component is not valid.
+    const INVALID: u32 = u32::MAX;
+
+    fn built(&self) -> bool {
+        self.outputs != Self::INVALID
+    }
+}
+
+/// The name a place stands for, with components at their place in `built` (`order` maps
+/// name-order numbers to file positions once components are sorted) and the others in
+/// `invalid` ([`Names::invalid`]).
+fn full_name<'a>(
+    invalid: &'a [(Cow<'_, str>, Span)],
+    built: &'a [Component],
+    order: Option<&'a [usize]>,
+) -> impl Fn(&Place) -> &'a str + Copy {
+    move |p: &Place| {
+        let at = p.at as usize;
+        if p.built() {
+            &built[order.map_or(at, |o| o[at])].name
+        } else {
+            &invalid[at].0
+        }
+    }
+}
 
 /// Bytes of text per component below which a file is unlikely to go: the loader reserves room
 /// for `text.len() / BYTES_PER_COMPONENT` components up front. Room reserved and never used
 /// costs address space only, while growing a vector of a million components doubles it, copies
 /// it and touches twice the memory.
 const BYTES_PER_COMPONENT: usize = 64;
+
+/// Bytes of text per component in a typical dense file (a generated one-line-per-component
+/// file has about 120): the name table starts with room for `text.len() /
+/// TYPICAL_BYTES_PER_COMPONENT` names. Unlike reserved vector room, the table is touched in
+/// full as names arrive, so room never used is memory written for nothing; a denser file makes
+/// it grow.
+const TYPICAL_BYTES_PER_COMPONENT: usize = 128;
 
 /// The components built so far, and what they are built with.
 struct Building<'t> {
@@ -399,9 +446,10 @@ fn resolve<'r>(
         Some((c, p)) => (c, Some(p)),
         None => (from, None),
     };
-    let (component, outputs) = match index.names.get(comp) {
-        Some((_, None)) => return Err(Unresolved::Invalid),
-        Some(&(_, Some((rank, outputs)))) => (rank as usize, outputs),
+    let full = full_name(&index.names.invalid, built, Some(index.order));
+    let (component, outputs) = match index.names.table.get(comp, full) {
+        Some(p) if !p.built() => return Err(Unresolved::Invalid),
+        Some(p) => (p.at as usize, p.outputs),
         None => return Err(Unresolved::Dangling(comp)),
     };
     let target = || &built[index.order[component]];
@@ -670,9 +718,9 @@ impl Ctx {
         }
         // From here the name map gives name-order numbers.
         let mut names = names;
-        for (_, place) in names.values_mut() {
-            if let Some((at, _)) = place {
-                *at = rank[*at as usize] as u32;
+        for place in names.table.values_mut() {
+            if place.built() {
+                place.at = rank[place.at as usize] as u32;
             }
         }
         let index = Index {
@@ -781,7 +829,6 @@ impl Ctx {
             self.invalid(&node, "a mapping of component names to components");
             return None;
         };
-        building.names.reserve(entries.len());
         building.built.reserve(entries.len());
         for (k, v) in entries {
             self.add_component(building, &k, &v);
@@ -800,7 +847,12 @@ impl Ctx {
         let expected = self.source.text.len() / BYTES_PER_COMPONENT;
         Building {
             built: Vec::with_capacity(expected),
-            names: HashMap::with_capacity_and_hasher(expected, rustc_hash::FxBuildHasher),
+            names: Names {
+                table: NameTable::with_capacity(
+                    self.source.text.len() / TYPICAL_BYTES_PER_COMPONENT,
+                ),
+                invalid: Vec::new(),
+            },
             refs: Refs {
                 text: String::with_capacity(expected * 8),
                 refs: Vec::with_capacity(expected * 2),
@@ -833,28 +885,41 @@ impl Ctx {
             );
             return;
         }
-        // The name as the rest reads it: a copy only when it was not a string in the text.
-        let name_text = key.clone();
-        let name: &str = &name_text;
+        let name: &str = &key;
         // One lookup finds a duplicate or the place to record this name.
-        let vacant = match building.names.entry(key) {
-            std::collections::hash_map::Entry::Occupied(first) => {
+        let full = full_name(&building.names.invalid, &building.built, None);
+        let vacancy = match building.names.table.vacancy(name, full) {
+            Ok(vacancy) => vacancy,
+            Err(first) => {
+                let span = if first.built() {
+                    building.built[first.at as usize].span
+                } else {
+                    building.names.invalid[first.at as usize].1
+                };
                 let d = self.error(
                     codes::DUPLICATE_NAME,
                     k.span,
-                    format!("component `{}` is defined twice", first.key()),
+                    format!("component `{name}` is defined twice"),
                 );
                 d.secondary.push(crate::report::Marked {
-                    span: first.get().0,
+                    span,
                     text: "first defined here".into(),
                 });
                 return;
             }
-            std::collections::hash_map::Entry::Vacant(vacant) => vacant,
         };
         let entries = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"));
         let Some(entries) = entries else {
-            vacant.insert((k.span, None));
+            // Positions are bounded by the file size limit.
+            let at = building.names.invalid.len() as u32;
+            building.names.invalid.push((key.clone(), k.span));
+            building.names.table.fill(
+                vacancy,
+                Place {
+                    at,
+                    outputs: Place::INVALID,
+                },
+            );
             return;
         };
         let raw = RawComponent {
@@ -870,9 +935,12 @@ impl Ctx {
         );
         drop(raw);
         // Positions and output counts are bounded by the file size limit.
-        let place = (building.built.len() as u32, built.outputs.len() as u32);
+        let place = Place {
+            at: building.built.len() as u32,
+            outputs: built.outputs.len() as u32,
+        };
         building.built.push(built);
-        vacant.insert((k.span, Some(place)));
+        building.names.table.fill(vacancy, place);
     }
 
     /// Builds one component from its entries (its inputs not yet connected).
@@ -1706,6 +1774,56 @@ mod tests {
 
     /// Names sharing their first eight bytes, in both loading paths: components come out in
     /// name order, and references find them.
+    #[test]
+    fn names_longer_than_the_name_table_keeps_are_told_apart_by_their_text() {
+        // The name table keeps 16 bytes of a name: these agree on them and differ after.
+        let (a, b) = ("ingest-partition-east", "ingest-partition-west");
+        let text = format!(
+            "components:\n  {a}: {{}}\n  {b}: {{}}\n  \
+             sink: {{ inputs: {{ p: {b}, q: {a} }}, label: CR }}\n"
+        );
+        let topology = load_str("t.yaml", &text).unwrap();
+        let sink = &topology.components[2];
+        let froms: Vec<&str> = sink
+            .inputs
+            .iter()
+            .map(|i| topology.components[i.from.component].name.as_str())
+            .collect();
+        assert_eq!(froms, [b, a]);
+
+        // A duplicate, a reference to a name only its first 16 bytes share, and a reference
+        // to a component that is not valid (reported once, where it is defined).
+        let text = format!(
+            "components:\n  {a}: 3\n  {b}: {{}}\n  {b}: {{}}\n  \
+             sink: {{ inputs: {{ p: ingest-partition-north, q: {a} }}, label: CR }}\n"
+        );
+        let errors = load_str("t.yaml", &text).unwrap_err();
+        let reported: Vec<(&str, String)> = errors
+            .iter()
+            .map(|d| (d.code.name, d.message.clone()))
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                (
+                    "invalid-value",
+                    format!("expected a mapping for component `{a}`, found an integer")
+                ),
+                (
+                    "duplicate-name",
+                    format!("component `{b}` is defined twice")
+                ),
+                (
+                    "dangling-reference",
+                    "no component named `ingest-partition-north`".to_string()
+                ),
+            ]
+        );
+        let first = &errors[1].secondary[0];
+        assert_eq!(first.text, "first defined here");
+        assert_eq!(first.span.offset() as usize, text.find(b).unwrap());
+    }
+
     #[test]
     fn components_sharing_long_prefixes_load_in_name_order() {
         let text = "components:\n  stage_one_b: { inputs: [stage_one_a], label: CR }\n  \
