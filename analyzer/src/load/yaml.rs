@@ -752,65 +752,78 @@ impl Ctx {
             // The errors are reported; paths were numbered with every input present.
             return None;
         }
-        // Connect the inputs (in file order, as resolved), then put each component in its place
-        // in name order, in place.
+        // Connect the inputs (in file order, as resolved).
         let mut resolved = resolved.into_iter();
         for c in &mut built {
             for (input, port) in c.inputs.iter_mut().zip(&mut resolved) {
                 input.from = port;
             }
         }
-        permute(&mut built, rank);
-        let mut components = built;
 
-        // Consumers of each output, in name order, in vectors of the exact size: grouped by port
-        // with a counting sort (the ports of a component numbered from `first[component]`),
-        // then handed out component after component, so no write lands at a random component.
-        let mut first = Vec::with_capacity(components.len());
-        let mut ports = 0;
-        for c in &components {
-            first.push(ports);
-            ports += c.outputs.len();
+        // Consumers of each output, as sorted (name-order number, input) pairs in vectors of the
+        // exact size: grouped by port with a counting sort (ports numbered in name order, those of
+        // the component numbered `r` from `first[r]`), then sorted within each port and handed
+        // out. Components are read in file order, the order their parts were allocated in, and
+        // only then put in name order: in name order each component's inputs and outputs would be
+        // a cache miss away.
+        let mut first = vec![0u32; built.len()];
+        for (c, &r) in built.iter().zip(&rank) {
+            first[r] = c.outputs.len() as u32;
         }
-        let port_of = |from: Port| first[from.component] + from.output;
-        let mut start = vec![0usize; ports + 1];
-        for c in &components {
+        let mut ports = 0;
+        for f in &mut first {
+            let outputs = *f;
+            *f = ports;
+            ports += outputs;
+        }
+        let port_of = |from: Port| first[from.component] as usize + from.output;
+        let mut start = vec![0u32; ports as usize + 1];
+        for c in &built {
             for input in &c.inputs {
                 start[port_of(input.from) + 1] += 1;
             }
         }
-        for p in 0..ports {
+        for p in 0..ports as usize {
             start[p + 1] += start[p];
         }
         let mut fill = start.clone();
-        let mut grouped = vec![(0u32, 0u32); start[ports]];
-        for (ci, c) in components.iter().enumerate() {
+        let mut grouped = vec![(0u32, 0u32); start[ports as usize] as usize];
+        for (c, &r) in built.iter().zip(&rank) {
             for (ii, input) in c.inputs.iter().enumerate() {
                 let p = port_of(input.from);
                 // Component and input counts are bounded by the file size limit.
-                grouped[fill[p]] = (ci as u32, ii as u32);
+                grouped[fill[p] as usize] = (r as u32, ii as u32);
                 fill[p] += 1;
             }
         }
         drop(fill);
         // One vector per output: a large topology's are filled half on each core.
-        let hand_out = |components: &mut [Component], first: &[usize]| {
-            for (c, &f) in components.iter_mut().zip(first) {
+        let hand_out = |components: &mut [Component], ranks: &[usize]| {
+            for (c, &r) in components.iter_mut().zip(ranks) {
+                let f = first[r] as usize;
                 for (oi, o) in c.outputs.iter_mut().enumerate() {
-                    o.consumers = grouped[start[f + oi]..start[f + oi + 1]]
+                    let mut consumers: Vec<(usize, usize)> = grouped
+                        [start[f + oi] as usize..start[f + oi + 1] as usize]
                         .iter()
                         .map(|&(ci, ii)| (ci as usize, ii as usize))
                         .collect();
+                    consumers.sort_unstable();
+                    o.consumers = consumers;
                 }
             }
         };
-        let (parallel, half) = (components.len() >= PARALLEL_FROM, components.len() / 2);
-        let (front, back) = components.split_at_mut(half);
+        let (parallel, half) = (built.len() >= PARALLEL_FROM, built.len() / 2);
+        let (front, back) = built.split_at_mut(half);
         crate::parallel::both(
             parallel,
-            || hand_out(front, &first[..half]),
-            || hand_out(back, &first[half..]),
+            || hand_out(front, &rank[..half]),
+            || hand_out(back, &rank[half..]),
         );
+        drop((grouped, start, first));
+
+        // Put each component in its place in name order, in place.
+        permute(&mut built, rank);
+        let components = built;
 
         Some(Topology {
             name,
