@@ -170,6 +170,47 @@ fn label_typo_exits_2_with_location_and_suggestion() {
     );
 }
 
+/// Line ends of every kind YAML knows (line feed, carriage return and line feed, carriage
+/// return alone) give the same line and column in the JSON output and in the human output,
+/// whose snippet shows the lines apart.
+#[test]
+fn every_kind_of_line_end_gives_one_location_in_both_outputs() {
+    for (kind, eol) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let text = [
+            "components:",
+            "  a: {}",
+            "  b: { inputs: [a], label: CX }",
+            "",
+        ]
+        .join(eol);
+        let dir = temp_dir(&format!("eol-{kind}"));
+        let file = dir.join("t.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let file = file.to_str().unwrap();
+        let (code, v) = json(&[file]);
+        assert_eq!(code, 2, "{kind}");
+        let location = &v["findings"][0]["location"];
+        assert_eq!(
+            (&location["line"], &location["column"]),
+            (&3.into(), &28.into()),
+            "{kind}"
+        );
+        let r = run(&["lint", "--color", "never", file]);
+        expect_code(&r, 2, kind);
+        assert!(
+            r.stdout.contains(&format!("{file}:3:28]")),
+            "{kind}:\n{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(" 2 │   a: {}\n"), "{kind}:\n{}", r.stdout);
+        assert!(
+            r.stdout.contains(" 3 │   b: { inputs"),
+            "{kind}:\n{}",
+            r.stdout
+        );
+    }
+}
+
 #[test]
 fn missing_file_is_a_read_error() {
     let r = run(&["lint", "no/such/topology.yaml"]);

@@ -65,6 +65,8 @@ pub struct SourceFile {
     line_starts: Vec<usize>,
     /// The files of a bundle: name and byte range in `text`. Empty for a single file.
     parts: Vec<(String, std::ops::Range<usize>)>,
+    /// [`SourceFile::display_text`], made when first asked for when it differs from `text`.
+    display: std::sync::OnceLock<Option<String>>,
 }
 
 impl SourceFile {
@@ -76,6 +78,7 @@ impl SourceFile {
             line_starts: line_starts(&text),
             text,
             parts: Vec::new(),
+            display: std::sync::OnceLock::new(),
         })
     }
 
@@ -97,6 +100,7 @@ impl SourceFile {
             line_starts: line_starts(&text),
             text,
             parts,
+            display: std::sync::OnceLock::new(),
         })
     }
 
@@ -148,6 +152,26 @@ impl SourceFile {
         (start..end.max(start), top - first)
     }
 
+    /// The text for renderers that break lines at line feeds only (miette's snippets): every
+    /// carriage return that ends a line alone becomes a line feed. Byte for byte the same
+    /// length, so spans keep their offsets, and the lines are those [`SourceFile::line_col`]
+    /// counts. Made once, and only for a text with such line ends.
+    pub fn display_text(&self) -> &str {
+        let b = self.text.as_bytes();
+        let lone = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
+        self.display
+            .get_or_init(|| {
+                self.text.bytes().any(|c| c == b'\r').then(|| {
+                    self.text
+                        .char_indices()
+                        .map(|(i, c)| if c == '\r' && lone(i) { '\n' } else { c })
+                        .collect()
+                })
+            })
+            .as_deref()
+            .unwrap_or(&self.text)
+    }
+
     /// One-based line and column (in characters) of a byte offset, within the file it falls in.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -167,10 +191,17 @@ impl SourceFile {
     }
 }
 
-/// Byte offsets of the starts of lines.
+/// Byte offsets of the starts of lines. Lines end as YAML says they do: at a line feed, a
+/// carriage return and line feed, or a carriage return alone (as miette also counts them, so
+/// that human and JSON output give the same line numbers).
 fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
     std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .chain(
+            text.match_indices(['\n', '\r'])
+                .filter(|&(i, _)| !(b[i] == b'\r' && b.get(i + 1) == Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        )
         .collect()
 }
 
@@ -372,6 +403,21 @@ mod tests {
         let start = src.text.find(at).unwrap_or(usize::MAX);
         let (window, above) = src.lines_around(start..start + at.len(), before, after);
         (src.text[window].to_string(), above)
+    }
+
+    #[test]
+    fn a_carriage_return_alone_ends_a_line() {
+        let src = SourceFile::new("t.yaml", "a\rb\r\nc\nd\r");
+        let at = |s: &str| src.line_col(src.text.find(s).unwrap_or(usize::MAX));
+        assert_eq!(
+            [at("a"), at("b"), at("c"), at("d")],
+            [(1, 1), (2, 1), (3, 1), (4, 1)]
+        );
+        // Renderers get line feeds where a carriage return alone ends a line, and nothing else
+        // changes.
+        assert_eq!(src.display_text(), "a\nb\r\nc\nd\n");
+        let plain = SourceFile::new("t.yaml", "a\r\nb\n");
+        assert_eq!(plain.display_text(), "a\r\nb\n");
     }
 
     #[test]

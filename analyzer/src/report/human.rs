@@ -156,7 +156,7 @@ impl SourceCode for Src {
         );
         let lines = self
             .0
-            .text
+            .display_text()
             .get(window.clone())
             .ok_or(MietteError::OutOfBounds)?;
         let local = SourceSpan::new((span.offset() - window.start).into(), span.len());
