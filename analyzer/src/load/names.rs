@@ -103,6 +103,29 @@ impl<V: Copy + Default> NameTable<V> {
         self.len
     }
 
+    /// Reads the first slot of each name's probe, so that looking the names up (or inserting
+    /// them) right after finds their slots in the cache. On a table far larger than the caches
+    /// each lookup waits for memory; reading the slots in one short loop, after the names are
+    /// hashed, lets those waits overlap. Only caches change.
+    pub(super) fn warm<'n>(&self, names: impl Iterator<Item = &'n str>) {
+        const BATCH: usize = 32;
+        let mask = self.slots.len() - 1;
+        let mut at = [0usize; BATCH];
+        let mut names = names.peekable();
+        while names.peek().is_some() {
+            let mut k = 0;
+            for (slot, name) in at.iter_mut().zip(names.by_ref()) {
+                *slot = Key::new(name).hash as usize & mask;
+                k += 1;
+            }
+            let mut seen = 0u32;
+            for &i in &at[..k] {
+                seen ^= self.slots[i].len;
+            }
+            std::hint::black_box(seen);
+        }
+    }
+
     /// The slot where `key`'s probe ends: its own, or the empty one where it would go.
     fn find<'f>(&self, key: &Key<'_>, full: impl Fn(&V) -> &'f str) -> usize {
         let mask = self.slots.len() - 1;
