@@ -11,7 +11,7 @@
 use std::hash::Hasher;
 
 /// Bytes of a name kept in its slot.
-const HEAD: usize = 16;
+pub(super) const HEAD: usize = 16;
 
 /// One slot: empty when `len` is 0.
 #[derive(Clone, Copy, Default)]

@@ -9,7 +9,7 @@ use blazes_annotations::{
     Annotation, Gate, ParseError, ParseErrorKind, SealKey, is_field_name, suggest,
 };
 
-use super::names::NameTable;
+use super::names::{self, NameTable};
 use super::tree::{self, Node, Value};
 use crate::model::{
     Component, Fd, Grouping, Input, Output, Path, Port, SourceFile, Span, Topology,
@@ -105,14 +105,18 @@ fn load_streamed(
     // The parser runs here and hands entries over in batches; the components are built on a
     // second thread, in the same order, so the two overlap. The first batch carries the root
     // entries before `components` (for `implicit` and `fds`).
-    type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<(Node<'t>, Node<'t>)>);
+    // Component names are registered here too, as they are parsed: the parser's thread has
+    // time to spare, and the builder's does not.
+    type Entry<'t> = (Node<'t>, Node<'t>, Registered);
+    type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<Entry<'t>>);
     const BATCH: usize = 1024;
+    let mut registry = Registry::new(text.len());
     let (parsed, mut ctx, building) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
         // Batches go back to the parser once built, to be freed where they were allocated:
         // memory freed on its own thread is reused at once, while memory freed from another
         // thread comes back later, and the parser would take fresh pages meanwhile.
-        let (back, returned) = std::sync::mpsc::channel::<Vec<(Node<'_>, Node<'_>)>>();
+        let (back, returned) = std::sync::mpsc::channel::<Vec<Entry<'_>>>();
         let source = Arc::clone(source);
         let builder = scope.spawn(move || {
             let mut ctx = Ctx::new(source, rust);
@@ -128,8 +132,8 @@ fn load_streamed(
                     );
                     ctx.building(&top)
                 });
-                for (k, v) in &entries {
-                    ctx.add_component(building, k, v);
+                for (k, v, registered) in &entries {
+                    ctx.add_component(building, k, v, *registered);
                 }
                 // The parser may be done: then the batch is freed here.
                 let _ = back.send(entries);
@@ -140,9 +144,9 @@ fn load_streamed(
         let mut pending = Vec::with_capacity(BATCH);
         fn send<'t>(
             tx: &std::sync::mpsc::SyncSender<Batch<'t>>,
-            returned: &std::sync::mpsc::Receiver<Vec<(Node<'t>, Node<'t>)>>,
+            returned: &std::sync::mpsc::Receiver<Vec<Entry<'t>>>,
             prefix: Option<&[(Node<'t>, Node<'t>)]>,
-            pending: &mut Vec<(Node<'t>, Node<'t>)>,
+            pending: &mut Vec<Entry<'t>>,
         ) {
             // Free the batches built meanwhile (all but the last, which `last` drops on the way),
             // and reuse the last one's room for the next.
@@ -158,7 +162,8 @@ fn load_streamed(
             let _ = tx.send(batch);
         }
         let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
-            pending.push((k, v));
+            let registered = registry.register(&k);
+            pending.push((k, v, registered));
             if pending.len() == BATCH {
                 send(&tx, &returned, first.then_some(prefix), &mut pending);
                 first = false;
@@ -196,7 +201,7 @@ fn load_streamed(
     {
         return None;
     }
-    let topology = ctx.topology(root, Some(building));
+    let topology = ctx.topology(root, Some((building, registry)));
     Some(ctx.finish(topology))
 }
 
@@ -262,6 +267,87 @@ struct Names<'t> {
     invalid: Vec<(Cow<'t, str>, Span)>,
 }
 
+/// The name table as names are registered, before their components are built: each valid
+/// component name, in file order, gets an entry number (the `at` of its [`Place`]), and a name
+/// written twice is found. Registering needs only the keys, so it can run ahead of building, on
+/// another thread.
+struct Registry {
+    table: NameTable<Place>,
+    /// The names longer than the table keeps, by entry number (the table compares them in full).
+    long: rustc_hash::FxHashMap<u32, Box<str>>,
+    /// Entries so far.
+    entries: u32,
+}
+
+/// What registering a component's key found.
+#[derive(Clone, Copy, Debug)]
+enum Registered {
+    /// A new name, with its entry number.
+    New(u32),
+    /// A name already registered, with the entry number of its first definition.
+    Duplicate(u32),
+    /// Not a valid component name (the builder reports it).
+    Invalid,
+}
+
+impl Registry {
+    /// A registry for a file of `len` bytes.
+    fn new(len: usize) -> Self {
+        Registry {
+            table: NameTable::with_capacity(len / TYPICAL_BYTES_PER_COMPONENT),
+            long: rustc_hash::FxHashMap::default(),
+            entries: 0,
+        }
+    }
+
+    /// Registers the key of an entry of `components`.
+    fn register(&mut self, k: &Node<'_>) -> Registered {
+        let Some(name) = component_key(k).filter(|n| is_component_name(n)) else {
+            return Registered::Invalid;
+        };
+        let long = &self.long;
+        let full = |p: &Place| long.get(&p.at).map_or("", |n| n.as_ref());
+        match self.table.vacancy(&name, full) {
+            Err(first) => Registered::Duplicate(first.at),
+            Ok(vacancy) => {
+                let entry = self.entries;
+                self.table.fill(
+                    vacancy,
+                    Place {
+                        at: entry,
+                        outputs: 0,
+                    },
+                );
+                if name.len() > names::HEAD {
+                    self.long.insert(entry, name.into());
+                }
+                self.entries += 1;
+                Registered::New(entry)
+            }
+        }
+    }
+
+    /// The table of every name registered, given the place of each entry's component.
+    fn into_table(self, places: &[Place]) -> NameTable<Place> {
+        let mut table = self.table;
+        for p in table.values_mut() {
+            *p = places[p.at as usize];
+        }
+        table
+    }
+}
+
+/// A component's key as a name: a string, or the text of an integer or boolean key (YAML reads
+/// `true:` as a boolean). `None` for any other key.
+fn component_key<'a>(k: &'a Node<'_>) -> Option<Cow<'a, str>> {
+    match &k.value {
+        Value::Str(s) => Some(Cow::Borrowed(s)),
+        Value::Int(i) => Some(Cow::Owned(i.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        _ => None,
+    }
+}
+
 /// Where a name's component is, when it was built: its place and its number of outputs. The
 /// place is its file position while components are built, and its name-order number once they
 /// are sorted (so that most references resolve with one lookup). A name whose component is not
@@ -317,8 +403,10 @@ const TYPICAL_BYTES_PER_COMPONENT: usize = 128;
 struct Building<'t> {
     /// The components, in file order, their inputs not yet connected.
     built: Vec<Component>,
-    /// Every component name written.
-    names: Names<'t>,
+    /// The place of the component of each registered name, by entry number.
+    places: Vec<Place>,
+    /// The names written whose component is not valid, with their spans.
+    invalid: Vec<(Cow<'t, str>, Span)>,
     /// The references of the inputs, component after component in file order, each
     /// component's in input order.
     refs: Refs,
@@ -663,7 +751,7 @@ impl Ctx {
     fn topology<'t>(
         &mut self,
         mut root: Node<'t>,
-        streamed: Option<Building<'t>>,
+        streamed: Option<(Building<'t>, Registry)>,
     ) -> Option<Topology> {
         // Components built as parsed leave their name here; the topology's own errors have none.
         self.current = None;
@@ -677,10 +765,11 @@ impl Ctx {
         if let Some(d) = top.get("description") {
             self.string(d, "a description");
         }
-        let building = match streamed {
-            Some(building) => building,
+        let (building, registry) = match streamed {
+            Some(streamed) => streamed,
             None => {
                 let mut building = self.building(&top);
+                let mut registry = Registry::new(self.source.text.len());
                 let has_components = top.contains_key("components");
                 drop(top);
                 if !has_components {
@@ -701,13 +790,14 @@ impl Ctx {
                     _ => None,
                 }?;
                 drop(root);
-                self.components(components_node, &mut building)?;
-                building
+                self.components(components_node, &mut building, &mut registry)?;
+                (building, registry)
             }
         };
         let Building {
             mut built,
-            names,
+            places,
+            invalid,
             refs,
             implicit,
             fds,
@@ -726,8 +816,13 @@ impl Ctx {
         for (r, &i) in order.iter().enumerate() {
             rank[i] = r;
         }
-        // From here the name map gives name-order numbers.
-        let mut names = names;
+        // From here the name table gives each name its component's place, and a built one's
+        // place is its name-order number.
+        let mut names = Names {
+            table: registry.into_table(&places),
+            invalid,
+        };
+        drop(places);
         for place in names.table.values_mut() {
             if place.built() {
                 place.at = rank[place.at as usize] as u32;
@@ -847,14 +942,20 @@ impl Ctx {
     /// Builds every component from its entry, consuming the entries one at a time; duplicates
     /// and bad names are reported. Inputs are built with their producers unresolved: each
     /// component comes with the `from` references of its inputs, in input order. In file order.
-    fn components<'t>(&mut self, node: Node<'t>, building: &mut Building<'t>) -> Option<()> {
+    fn components<'t>(
+        &mut self,
+        node: Node<'t>,
+        building: &mut Building<'t>,
+        registry: &mut Registry,
+    ) -> Option<()> {
         let Value::Map(entries) = node.value else {
             self.invalid(&node, "a mapping of component names to components");
             return None;
         };
         building.built.reserve(entries.len());
         for (k, v) in entries {
-            self.add_component(building, &k, &v);
+            let registered = registry.register(&k);
+            self.add_component(building, &k, &v, registered);
         }
         Some(())
     }
@@ -870,12 +971,8 @@ impl Ctx {
         let expected = self.source.text.len() / BYTES_PER_COMPONENT;
         Building {
             built: Vec::with_capacity(expected),
-            names: Names {
-                table: NameTable::with_capacity(
-                    self.source.text.len() / TYPICAL_BYTES_PER_COMPONENT,
-                ),
-                invalid: Vec::new(),
-            },
+            places: Vec::with_capacity(expected),
+            invalid: Vec::new(),
             refs: Refs {
                 text: String::with_capacity(expected * 8),
                 refs: Vec::with_capacity(expected * 2),
@@ -887,13 +984,16 @@ impl Ctx {
 
     /// Builds the component of one entry of `components`; duplicates and bad names are
     /// reported.
-    fn add_component<'t>(&mut self, building: &mut Building<'t>, k: &Node<'t>, v: &Node<'t>) {
-        let key = match &k.value {
-            Value::Str(s) => s.clone(),
-            _ => match self.string(k, "a component name") {
-                Some(s) => Cow::Owned(s),
-                None => return,
-            },
+    fn add_component<'t>(
+        &mut self,
+        building: &mut Building<'t>,
+        k: &Node<'t>,
+        v: &Node<'t>,
+        registered: Registered,
+    ) {
+        let Some(key) = component_key(k) else {
+            self.invalid(k, "a component name");
+            return;
         };
         if !is_component_name(&key) {
             self.error(
@@ -909,15 +1009,14 @@ impl Ctx {
             return;
         }
         let name: &str = &key;
-        // One lookup finds a duplicate or the place to record this name.
-        let full = full_name(&building.names.invalid, &building.built, None);
-        let vacancy = match building.names.table.vacancy(name, full) {
-            Ok(vacancy) => vacancy,
-            Err(first) => {
+        match registered {
+            Registered::New(entry) => debug_assert_eq!(entry as usize, building.places.len()),
+            Registered::Duplicate(first) => {
+                let first = building.places[first as usize];
                 let span = if first.built() {
                     building.built[first.at as usize].span
                 } else {
-                    building.names.invalid[first.at as usize].1
+                    building.invalid[first.at as usize].1
                 };
                 let d = self.error(
                     codes::DUPLICATE_NAME,
@@ -930,19 +1029,17 @@ impl Ctx {
                 });
                 return;
             }
-        };
+            // Registering and building read keys alike: not reached.
+            Registered::Invalid => return,
+        }
         let entries = self.mapping(v, COMPONENT_KEYS, &format_args!("component `{name}`"));
         let Some(entries) = entries else {
             // Positions are bounded by the file size limit.
-            let at = building.names.invalid.len() as u32;
-            building.names.invalid.push((key.clone(), k.span));
-            building.names.table.fill(
-                vacancy,
-                Place {
-                    at,
-                    outputs: Place::INVALID,
-                },
-            );
+            building.places.push(Place {
+                at: building.invalid.len() as u32,
+                outputs: Place::INVALID,
+            });
+            building.invalid.push((Cow::Owned(name.to_owned()), k.span));
             return;
         };
         let raw = RawComponent {
@@ -958,12 +1055,11 @@ impl Ctx {
         );
         drop(raw);
         // Positions and output counts are bounded by the file size limit.
-        let place = Place {
+        building.places.push(Place {
             at: building.built.len() as u32,
             outputs: built.outputs.len() as u32,
-        };
+        });
         building.built.push(built);
-        building.names.table.fill(vacancy, place);
     }
 
     /// Builds one component from its entries (its inputs not yet connected).
