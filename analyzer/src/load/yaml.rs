@@ -351,7 +351,8 @@ fn component_key<'a>(k: &'a Node<'_>) -> Option<Cow<'a, str>> {
 /// Where a name's component is, when it was built: its place and its number of outputs. The
 /// place is its file position while components are built, and its name-order number once they
 /// are sorted (so that most references resolve with one lookup). A name whose component is not
-/// valid has its position in [`Names::invalid`] instead.
+/// valid has its position in [`Names::invalid`] instead. (While names are registered, before
+/// their components are built, `at` is the name's entry number; see [`Registry`].)
 #[derive(Clone, Copy, Default)]
 struct Place {
     at: u32,
@@ -368,18 +369,18 @@ impl Place {
     }
 }
 
-/// The name a place stands for, with components at their place in `built` (`order` maps
-/// name-order numbers to file positions once components are sorted) and the others in
-/// `invalid` ([`Names::invalid`]).
+/// The name a place of the finished name table stands for: a component's name-order number
+/// (`order` gives its file position in `built`), or a position in `invalid`
+/// ([`Names::invalid`]).
 fn full_name<'a>(
     invalid: &'a [(Cow<'_, str>, Span)],
     built: &'a [Component],
-    order: Option<&'a [usize]>,
+    order: &'a [usize],
 ) -> impl Fn(&Place) -> &'a str + Copy {
     move |p: &Place| {
         let at = p.at as usize;
         if p.built() {
-            &built[order.map_or(at, |o| o[at])].name
+            &built[order[at]].name
         } else {
             &invalid[at].0
         }
@@ -544,7 +545,7 @@ fn resolve<'r>(
         Some((c, p)) => (c, Some(p)),
         None => (from, None),
     };
-    let full = full_name(&index.names.invalid, built, Some(index.order));
+    let full = full_name(&index.names.invalid, built, index.order);
     let (component, outputs) = match index.names.table.get(comp, full) {
         Some(p) if !p.built() => return Err(Unresolved::Invalid),
         Some(p) => (p.at as usize, p.outputs),
