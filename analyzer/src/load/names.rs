@@ -1,6 +1,6 @@
 //! A hash table of component names made for large files: the loader records every component
-//! name in it while components are built (finding duplicates) and then looks up every
-//! reference in it (a million components have about two million).
+//! name in it as the file is parsed (finding duplicates) and then looks up every reference in
+//! it (a million components have about two million).
 //!
 //! A general hash map keeps its control bytes, its entries and its keys' text in three places,
 //! so a lookup in a table much larger than the caches waits for three cache misses. Here a slot
@@ -139,7 +139,7 @@ impl<V: Copy + Default> NameTable<V> {
         }
     }
 
-    /// The value of `name`; `full` gives the full name of a value (see [`Self::insert`]).
+    /// The value of `name`; `full` gives the full name of a value (see [`Self::vacancy`]).
     pub(super) fn get<'f>(&self, name: &str, full: impl Fn(&V) -> &'f str) -> Option<&V> {
         let key = Key::new(name);
         let slot = &self.slots[self.find(&key, full)];
@@ -147,9 +147,7 @@ impl<V: Copy + Default> NameTable<V> {
     }
 
     /// Maps `name` to `value`, unless the table has it already: then it is left as it is and
-    /// its value is returned. `full` gives the full name a value stands for; it is called only
-    /// for names longer than 16 bytes, to tell apart names that agree on everything the table
-    /// keeps.
+    /// its value is returned (`full` as in [`Self::vacancy`]).
     #[cfg(test)]
     pub(super) fn insert<'f>(
         &mut self,
@@ -162,9 +160,10 @@ impl<V: Copy + Default> NameTable<V> {
         Ok(())
     }
 
-    /// The slot `name` would take, or its value when the table has it (`full` as in
-    /// [`Self::insert`]). The slot is filled with [`Self::fill`], with no other change to the
-    /// table between the two.
+    /// The slot `name` would take, or its value when the table has it. `full` gives the full
+    /// name a value stands for; it is called only for names longer than 16 bytes, to tell apart
+    /// names that agree on everything the table keeps. The slot is filled with [`Self::fill`],
+    /// with no other change to the table between the two.
     pub(super) fn vacancy<'f>(
         &mut self,
         name: &str,
