@@ -16,8 +16,8 @@ pub(super) const HEAD: usize = 16;
 /// One slot: empty when `len` is 0.
 #[derive(Clone, Copy, Default)]
 struct Slot<V> {
-    /// The name's first [`HEAD`] bytes, zero-padded. Names hold no zero byte, so with the length
-    /// this is the whole name when it is at most [`HEAD`] bytes long.
+    /// The name's first [`HEAD`] bytes, zero-padded: with the length, the whole name when it is
+    /// at most [`HEAD`] bytes long (two such names with equal lengths and heads are equal).
     head: [u64; 2],
     /// The name's length in bytes plus one (0 marks an empty slot).
     len: u32,
@@ -28,8 +28,8 @@ struct Slot<V> {
     value: V,
 }
 
-/// A map from names to `V`, for names without zero bytes and shorter than 4 GiB (the loader's
-/// file size limit guarantees both).
+/// A map from names to `V`, for names shorter than 4 GiB (the loader's file size limit
+/// guarantees it).
 pub(super) struct NameTable<V> {
     slots: Vec<Slot<V>>,
     len: usize,
@@ -265,6 +265,8 @@ mod tests {
         // A prefix of a stored name, and a name extending one, are other names.
         assert_eq!(t.get("component-00000", full), None);
         assert_eq!(t.get("c10x", full), None);
+        // The zero padding of a short name's head is no wildcard: the lengths differ.
+        assert_eq!(t.get("c10\0", full), None);
     }
 
     #[test]
