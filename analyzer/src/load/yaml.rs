@@ -302,7 +302,7 @@ impl Registry {
 
     /// Registers the key of an entry of `components`.
     fn register(&mut self, k: &Node<'_>) -> Registered {
-        let Some(name) = component_key(k).filter(|n| is_component_name(n)) else {
+        let Some(name) = scalar_text(k).filter(|n| is_component_name(n)) else {
             return Registered::Invalid;
         };
         let long = &self.long;
@@ -337,9 +337,9 @@ impl Registry {
     }
 }
 
-/// A component's key as a name: a string, or the text of an integer or boolean key (YAML reads
-/// `true:` as a boolean). `None` for any other key.
-fn component_key<'a>(k: &'a Node<'_>) -> Option<Cow<'a, str>> {
+/// A scalar read as text: a string, or the text of an integer or boolean (YAML reads `true:` as
+/// a boolean key). `None` for any other node.
+fn scalar_text<'a>(k: &'a Node<'_>) -> Option<Cow<'a, str>> {
     match &k.value {
         Value::Str(s) => Some(Cow::Borrowed(s)),
         Value::Int(i) => Some(Cow::Owned(i.to_string())),
@@ -684,15 +684,11 @@ impl Ctx {
 
     /// [`Ctx::string`], borrowing a string scalar from the tree.
     fn text<'a>(&mut self, node: &'a Node<'_>, what: &str) -> Option<Cow<'a, str>> {
-        match &node.value {
-            Value::Str(s) => Some(Cow::Borrowed(s)),
-            Value::Int(i) => Some(Cow::Owned(i.to_string())),
-            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
-            _ => {
-                self.invalid(node, what);
-                None
-            }
+        let text = scalar_text(node);
+        if text.is_none() {
+            self.invalid(node, what);
         }
+        text
     }
 
     /// The one shared copy of a declared field list.
@@ -992,8 +988,7 @@ impl Ctx {
         v: &Node<'t>,
         registered: Registered,
     ) {
-        let Some(key) = component_key(k) else {
-            self.invalid(k, "a component name");
+        let Some(key) = self.text(k, "a component name") else {
             return;
         };
         if !is_component_name(&key) {
