@@ -140,10 +140,9 @@ impl SourceFile {
         after: usize,
     ) -> (std::ops::Range<usize>, usize) {
         let file = self.file_range(range.start);
-        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let first = line_of(file.start);
-        let top = line_of(range.start).saturating_sub(before).max(first);
-        let bottom = line_of(range.end.min(file.end)).saturating_add(after);
+        let first = self.line_of(file.start);
+        let top = self.line_of(range.start).saturating_sub(before).max(first);
+        let bottom = self.line_of(range.end.min(file.end)).saturating_add(after);
         let start = self.line_starts[top].max(file.start);
         let end = self
             .line_starts
@@ -158,13 +157,13 @@ impl SourceFile {
     /// counts. Made once, and only for a text with such line ends.
     pub fn display_text(&self) -> &str {
         let b = self.text.as_bytes();
-        let lone = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
         self.display
             .get_or_init(|| {
-                self.text.bytes().any(|c| c == b'\r').then(|| {
+                // A text with `\r\n` line ends only is shown as it is, without a copy.
+                (0..b.len()).any(|i| lone_cr(b, i)).then(|| {
                     self.text
                         .char_indices()
-                        .map(|(i, c)| if c == '\r' && lone(i) { '\n' } else { c })
+                        .map(|(i, c)| if lone_cr(b, i) { '\n' } else { c })
                         .collect()
                 })
             })
@@ -172,21 +171,21 @@ impl SourceFile {
             .unwrap_or(&self.text)
     }
 
+    /// The zero-based line (counted from the start of `text`) that a byte offset falls in.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset).max(1) - 1
+    }
+
     /// One-based line and column (in characters) of a byte offset, within the file it falls in.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let line = self.line_of(offset);
         let start = self.line_starts[line];
         let column = self
             .text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
-        let file_start = self.file_range(offset).start;
-        let first_line = self
-            .line_starts
-            .partition_point(|&s| s <= file_start)
-            .max(1)
-            - 1;
+        let first_line = self.line_of(self.file_range(offset).start);
         (line - first_line + 1, column + 1)
     }
 }
@@ -199,10 +198,15 @@ fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0)
         .chain(
             text.match_indices(['\n', '\r'])
-                .filter(|&(i, _)| !(b[i] == b'\r' && b.get(i + 1) == Some(&b'\n')))
+                .filter(|&(i, _)| b[i] == b'\n' || lone_cr(b, i))
                 .map(|(i, _)| i + 1),
         )
         .collect()
+}
+
+/// Whether byte `i` of `b` is a carriage return that ends a line alone (no line feed follows).
+fn lone_cr(b: &[u8], i: usize) -> bool {
+    b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')
 }
 
 /// How a stream is partitioned over the consumer's instances (SPEC §1, Storm's vocabulary).
