@@ -509,10 +509,10 @@ fn resolve_all<'r>(
         for i in r.clone() {
             if (i - r.start).is_multiple_of(BATCH) {
                 let batch = i..(i + BATCH).min(r.end);
-                index.names.table.warm(batch.map(|j| {
-                    let from = refs.get(j).0;
-                    from.split_once('.').map_or(from, |(c, _)| c)
-                }));
+                index
+                    .names
+                    .table
+                    .warm(batch.map(|j| split_reference(refs.get(j).0).0));
             }
             ports.push(resolve(refs.get(i).0, built, index).unwrap_or_else(|miss| {
                 misses.push((i, miss));
@@ -535,16 +535,21 @@ fn resolve_all<'r>(
     (ports, misses)
 }
 
+/// A reference `component` or `component.output` as its component and output names.
+fn split_reference(from: &str) -> (&str, Option<&str>) {
+    match from.split_once('.') {
+        Some((c, p)) => (c, Some(p)),
+        None => (from, None),
+    }
+}
+
 /// Resolves a reference `component` or `component.output` to a port.
 fn resolve<'r>(
     from: &'r str,
     built: &'r [Component],
     index: &Index<'_, '_>,
 ) -> Result<Port, Unresolved<'r>> {
-    let (comp, port) = match from.split_once('.') {
-        Some((c, p)) => (c, Some(p)),
-        None => (from, None),
-    };
+    let (comp, port) = split_reference(from);
     let full = full_name(&index.names.invalid, built, index.order);
     let (component, outputs) = match index.names.table.get(comp, full) {
         Some(p) if !p.built() => return Err(Unresolved::Invalid),
