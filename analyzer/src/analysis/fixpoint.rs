@@ -7,6 +7,7 @@ use std::sync::Arc;
 use blazes_annotations::Annotation;
 
 use super::lattice::{Interner, Lbl, SetId};
+use super::originates;
 use super::rules::{self, Contribution, Kind, Rule};
 use crate::model::{Port, Topology};
 
@@ -545,13 +546,16 @@ impl<'t> Solver<'t> {
 
     /// Evaluates the component at slot `u` from the current labels (indexed by port), writing
     /// its output labels into `out` (one per output) and, when `events` is given, what it
-    /// observed.
+    /// observed. With `clean`, an anomaly the component would originate (rule 1, 1′, 2 or 4)
+    /// contributes `Async` instead, unless the plan orders the component: the evaluation of a
+    /// loop's clean fixpoint, which records no events.
     fn evaluate(
         &mut self,
         u: usize,
         labels: &[Lbl],
         out: &mut Vec<(Lbl, Why)>,
         mut events: Option<&mut Vec<Event>>,
+        clean: bool,
     ) {
         out.clear();
         let topo = self.topology;
@@ -559,6 +563,7 @@ impl<'t> Solver<'t> {
         let c = t.sccs.comp(u);
         let rep = t.flags[u] & REPLICATED != 0;
         let ordering = t.overrides[u];
+        let clean = clean && ordering.is_none();
         let first_path = t.path_start[u] as usize;
         let path_count = t.path_start[u + 1] as usize - first_path;
         for oi in 0..t.base[u + 1] - t.base[u] {
@@ -600,6 +605,9 @@ impl<'t> Solver<'t> {
                         }
                         (Lbl::Async, Step::SealConsumed)
                     }
+                    Contribution::Taint if clean && originates(rule) => {
+                        (Lbl::Async, Step::Taint(rule))
+                    }
                     Contribution::Taint => {
                         if let Some(ev) = events.as_deref_mut() {
                             ev.push(Event::Anomaly {
@@ -621,6 +629,7 @@ impl<'t> Solver<'t> {
                             }
                             (Lbl::Async, Step::ProtectedRead)
                         }
+                        None if clean => (Lbl::Async, Step::NDRead(rule)),
                         None => {
                             if let Some(ev) = events.as_deref_mut() {
                                 ev.push(Event::Anomaly {
@@ -716,11 +725,15 @@ pub struct State {
     /// What each component observed when evaluated at the fixpoint, sorted by component
     /// (evaluation order within one).
     pub events: Vec<Event>,
-    /// Anomalies seen while iterating a loop that its fixpoint no longer shows, sorted.
+    /// Anomalies loops originate that their fixpoint no longer shows, sorted.
     ///
     /// In a loop, an anomaly that a component originates (say `Async` into `OW`) can feed back
     /// into the same path as `Diverge`, which rule p merely passes on, so the final state alone
-    /// would hide its origin.
+    /// would hide its origin. A loop's own anomalies are those its members raise when evaluated
+    /// at its *clean fixpoint*, the least fixpoint of the loop in which every anomaly a member
+    /// would originate contributes `Async` instead: what the loop would carry if every origin
+    /// in it were fixed. That fixpoint is unique, so they do not depend on the order the loop
+    /// is solved in (nor on the components' names).
     pub loop_events: Vec<Event>,
 }
 
@@ -776,6 +789,8 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
     let mut old = Vec::new();
+    // The outputs of a loop's members evaluated at its clean fixpoint, by port.
+    let mut outputs = Vec::new();
     // The members (slots) of the SCC being solved whose labels changed.
     let mut changed = Vec::new();
     for s in 0..solver.tables.sccs.len() {
@@ -797,7 +812,7 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 (dirty.get(u) == Some(&true)).then_some(u)
             };
             warm(&solver.tables, state, [next(1), next(2), next(3)]);
-            solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
+            solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh), false);
             let base = solver.tables.base[u];
             let mut differs = false;
             for (oi, &(l, why)) in buf.iter().enumerate() {
@@ -809,60 +824,53 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
                 changed.push(u);
             }
         } else {
-            // A loop: iterate from ⊥ to its least fixpoint, then record final events. Slots
-            // ascend with components within an SCC, so the worklist starts in component order.
+            // A loop, solved in three steps. First its clean fixpoint, where every
+            // anomaly a member would originate contributes `Async`: it lies below the least
+            // fixpoint. Then every member is evaluated once at the clean fixpoint as written:
+            // the anomalies originated there are the loop's own, whatever order it is solved
+            // in, and the outputs, applied together, start the rise to the least fixpoint.
+            let first_port = solver.tables.base[members.start];
+            let ports = first_port..solver.tables.base[members.end];
             old.clear();
-            let ports = solver.tables.base[members.start]..solver.tables.base[members.end];
             old.extend_from_slice(&state.labels[ports.clone()]);
             state.labels[ports.clone()].fill(Lbl::Bot);
             state.whys[ports].fill(Why {
                 step: Step::Unknown,
                 path: None,
             });
+            let mut lp = Loop {
+                members: members.clone(),
+                queue: &mut queue,
+                queued: &mut queued,
+                buf: &mut buf,
+            };
+            lp.queue_all();
+            lp.rise(solver, state, None);
+            outputs.clear();
             for u in members.clone() {
-                queue.push_back(u);
-                queued[u] = true;
-            }
-            while let Some(u) = queue.pop_front() {
-                let next = |i: usize| queue.get(i).copied();
-                warm(&solver.tables, state, [next(0), next(1), next(2)]);
-                queued[u] = false;
-                solver.evaluate(u, &state.labels, &mut buf, Some(&mut seen_events));
+                let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
+                warm(&solver.tables, state, [next(1), next(2), next(3)]);
+                solver.evaluate(u, &state.labels, lp.buf, Some(&mut seen_events), false);
                 eventful[u] = !seen_events.is_empty();
-                for e in seen_events.drain(..) {
-                    if matches!(e, Event::Anomaly { .. }) {
-                        anomalies.insert(e);
-                    }
-                }
-                let mut rose = false;
-                let base = solver.tables.base[u];
-                for (oi, &(l, why)) in buf.iter().enumerate() {
-                    let port = base + oi;
-                    // Labels only rise: joining with the old value keeps the iteration monotone.
-                    let new = state.labels[port].join(l);
-                    if new != state.labels[port] {
-                        state.labels[port] = new;
-                        state.whys[port] = why;
-                        rose = true;
-                    } else if state.whys[port].step == Step::Unknown {
-                        state.whys[port] = why;
-                    }
-                }
-                if rose {
-                    for &consumer in solver.tables.consumers_of(u) {
-                        let consumer = consumer as usize;
-                        if members.contains(&consumer) && !queued[consumer] {
-                            queued[consumer] = true;
-                            queue.push_back(consumer);
-                        }
-                    }
+                anomalies.extend(
+                    seen_events
+                        .drain(..)
+                        .filter(|e| matches!(e, Event::Anomaly { .. })),
+                );
+                outputs.extend_from_slice(lp.buf);
+            }
+            for u in members.clone() {
+                let at = solver.tables.base[u] - first_port;
+                let count = solver.tables.base[u + 1] - solver.tables.base[u];
+                if raise(&solver.tables, state, u, &outputs[at..at + count]) {
+                    lp.queue_consumers(&solver.tables, u);
                 }
             }
+            lp.rise(solver, state, Some((&mut eventful[..], &mut seen_events)));
             // A member is queued again whenever one of its inputs rises, so its last evaluation
             // saw the final inputs and observed its final events: only the members whose last
             // evaluation saw any are evaluated again, in slot order, to record them.
             let first = fresh.len();
-            let first_port = solver.tables.base[members.start];
             again.clear();
             for u in members.clone() {
                 if eventful[u] {
@@ -878,8 +886,9 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
             for (i, &u) in again.iter().enumerate() {
                 let next = |k: usize| again.get(i + k).copied();
                 warm(&solver.tables, state, [next(1), next(2), next(3)]);
-                solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh));
+                solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh), false);
             }
+            // The loop's own anomalies that its fixpoint no longer shows.
             if !anomalies.is_empty() {
                 for e in &fresh[first..] {
                     anomalies.remove(e);
@@ -900,15 +909,88 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     // Events of the SCCs solved replace their old ones; the order stays by component.
     fresh.sort_by_key(Event::component);
     state.events = merge(std::mem::take(&mut state.events), fresh, &touched);
-    fresh_loop.sort_by_key(|e| match e {
-        Event::Anomaly {
-            component,
-            path,
-            rule,
-        } => (*component, *path, *rule),
-        _ => (e.component(), 0, Rule::Pass),
-    });
+    fresh_loop.sort_by_key(anomaly_order);
     state.loop_events = merge(std::mem::take(&mut state.loop_events), fresh_loop, &touched);
+}
+
+/// The worklist of a loop being solved.
+struct Loop<'a> {
+    /// Its members (slots).
+    members: std::ops::Range<usize>,
+    /// Members to evaluate, in order.
+    queue: &'a mut std::collections::VecDeque<usize>,
+    /// By slot: whether the member is in the queue.
+    queued: &'a mut [bool],
+    /// The outputs of the latest evaluation.
+    buf: &'a mut Vec<(Lbl, Why)>,
+}
+
+impl Loop<'_> {
+    /// Queues every member, in slot order.
+    fn queue_all(&mut self) {
+        for u in self.members.clone() {
+            self.queue.push_back(u);
+            self.queued[u] = true;
+        }
+    }
+
+    /// Queues the consumers of `u` in the loop that are not queued yet.
+    fn queue_consumers(&mut self, t: &Tables, u: usize) {
+        for &consumer in t.consumers_of(u) {
+            let consumer = consumer as usize;
+            if self.members.contains(&consumer) && !self.queued[consumer] {
+                self.queued[consumer] = true;
+                self.queue.push_back(consumer);
+            }
+        }
+    }
+
+    /// Evaluates queued members until no label rises, queueing the consumers of each member
+    /// whose label rose. Without `events` the evaluations are clean; with them they are as
+    /// written, and record by slot whether each member's last evaluation observed any events.
+    fn rise(
+        &mut self,
+        solver: &mut Solver<'_>,
+        state: &mut State,
+        mut events: Option<(&mut [bool], &mut Vec<Event>)>,
+    ) {
+        while let Some(u) = self.queue.pop_front() {
+            let next = |i: usize| self.queue.get(i).copied();
+            warm(&solver.tables, state, [next(0), next(1), next(2)]);
+            self.queued[u] = false;
+            match events.as_mut() {
+                Some((eventful, seen)) => {
+                    solver.evaluate(u, &state.labels, self.buf, Some(&mut **seen), false);
+                    eventful[u] = !seen.is_empty();
+                    seen.clear();
+                }
+                None => solver.evaluate(u, &state.labels, self.buf, None, true),
+            }
+            if raise(&solver.tables, state, u, self.buf) {
+                self.queue_consumers(&solver.tables, u);
+            }
+        }
+    }
+}
+
+/// Joins the evaluated outputs of the member at slot `u` into its labels, keeping the reason
+/// of each label that rises (and of one still unexplained); true when a label rose.
+fn raise(t: &Tables, state: &mut State, u: usize, outputs: &[(Lbl, Why)]) -> bool {
+    let mut rose = false;
+    let base = t.base[u];
+    for (oi, &(l, why)) in outputs.iter().enumerate() {
+        let port = base + oi;
+        // Labels only rise: joining with the old value keeps the iteration monotone.
+        let new = state.labels[port].join(l);
+        if new != state.labels[port] {
+            state.labels[port] = new;
+            state.whys[port] = why;
+            rose = true;
+        } else if state.whys[port].step == Step::Unknown {
+            state.whys[port] = why;
+        }
+    }
+    rose
 }
 
 /// Starts the memory reads of the next evaluations, so that their cache misses overlap with
@@ -962,7 +1044,9 @@ fn merge(old: Vec<Event>, fresh: Vec<Event>, touched: &[bool]) -> Vec<Event> {
 /// SCC comes before its consumers'.
 ///
 /// They also fix the solver's layout: each component has a *slot*, its position when components
-/// are grouped by SCC in topological order and ascending within each SCC. The solver's tables are
+/// are grouped by SCC in topological order and, within an SCC, in the reverse order that Tarjan's
+/// depth-first search finishes them (a loop's worklist then mostly finds a member's inputs
+/// already risen). The solver's tables are
 /// indexed by slot, so an SCC's members sit next to each other in memory and a sweep in
 /// topological order reads its tables front to back.
 #[derive(Clone, Debug)]
@@ -1013,6 +1097,8 @@ impl Sccs {
         let mut next = 0;
         // (vertex, position of its next edge in `adj`)
         let mut calls: Vec<(u32, u32)> = Vec::new();
+        // Vertices in the order their depth-first search finishes.
+        let mut finished: Vec<u32> = Vec::with_capacity(n);
         for root in 0..n {
             if index[root] != UNSEEN {
                 continue;
@@ -1042,6 +1128,7 @@ impl Sccs {
                     continue;
                 }
                 calls.pop();
+                finished.push(small(v));
                 if let Some(&(u, _)) = calls.last() {
                     let u = u as usize;
                     low[u] = low[u].min(low[v]);
@@ -1061,7 +1148,9 @@ impl Sccs {
         }
         drop((index, low, on_stack, adj, off));
         // Number SCCs in reverse completion order, and give components their slots: grouped by
-        // SCC, a counting sort keeps them ascending within each.
+        // SCC, in reverse finishing order within each. That order is topological once the edges
+        // that close loops are left out, so a loop's worklist mostly evaluates a member after
+        // the members that feed it.
         let count = count as usize;
         let mut start = vec![0u32; count + 1];
         for d in &mut done {
@@ -1074,8 +1163,9 @@ impl Sccs {
         let mut fill = start.clone();
         let mut comp = vec![0u32; n];
         let mut slot = vec![0u32; n];
-        for (v, &s) in done.iter().enumerate() {
-            let at = &mut fill[s as usize];
+        for &v in finished.iter().rev() {
+            let v = v as usize;
+            let at = &mut fill[done[v] as usize];
             comp[*at as usize] = small(v);
             slot[v] = *at;
             *at += 1;
@@ -1088,7 +1178,7 @@ impl Sccs {
         self.start.len() - 1
     }
 
-    /// The slots of SCC `s`, ascending (never empty).
+    /// The slots of SCC `s` (never empty).
     fn members(&self, s: usize) -> std::ops::Range<usize> {
         self.start[s] as usize..self.start[s + 1] as usize
     }
@@ -1107,15 +1197,39 @@ impl Sccs {
 /// The reference semantics: evaluate every component in index order until nothing changes.
 /// Quadratic; used by tests to check [`solve`]. Labels are indexed by port, as in [`State`];
 /// the events are those of evaluating every component once more, in index order, at the
-/// fixpoint (what [`State::events`] holds).
-pub fn naive(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Event>) {
+/// fixpoint (what [`State::events`] holds); the loop events are those of [`naive_loop_events`].
+pub fn naive(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Event>, Vec<Event>) {
     let mut labels = vec![Lbl::Bot; solver.ports()];
+    let all = |_: usize| true;
+    naive_iterate(solver, &mut labels, all, false);
+    let mut events = Vec::new();
     let mut buf = Vec::new();
-    loop {
-        let mut changed = false;
+    for c in 0..solver.topology.components.len() {
+        let u = solver.tables.sccs.slot(c);
+        solver.evaluate(u, &labels, &mut buf, Some(&mut events), false);
+    }
+    let loop_events = naive_loop_events(solver, &labels, &events);
+    (labels, events, loop_events)
+}
+
+/// Evaluates the components whose slot `within` accepts, in index order, until no label of
+/// theirs rises (clean evaluations with `clean`).
+fn naive_iterate(
+    solver: &mut Solver<'_>,
+    labels: &mut [Lbl],
+    within: impl Fn(usize) -> bool,
+    clean: bool,
+) {
+    let mut buf = Vec::new();
+    let mut changed = true;
+    while changed {
+        changed = false;
         for c in 0..solver.topology.components.len() {
             let u = solver.tables.sccs.slot(c);
-            solver.evaluate(u, &labels, &mut buf, None);
+            if !within(u) {
+                continue;
+            }
+            solver.evaluate(u, labels, &mut buf, None, clean);
             for (oi, &(l, _)) in buf.iter().enumerate() {
                 let port = solver.tables.base[u] + oi;
                 let new = labels[port].join(l);
@@ -1125,13 +1239,49 @@ pub fn naive(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Event>) {
                 }
             }
         }
-        if !changed {
-            let mut events = Vec::new();
-            for c in 0..solver.topology.components.len() {
-                let u = solver.tables.sccs.slot(c);
-                solver.evaluate(u, &labels, &mut buf, Some(&mut events));
-            }
-            return (labels, events);
+    }
+}
+
+/// The reference for the anomalies loops originate (SPEC §5), given the fixpoint `labels` and
+/// its `events`: for each loop, its clean fixpoint from ⊥ with everything else at the
+/// fixpoint, then each member evaluated there as written; the anomalies seen that `events` does
+/// not hold, sorted.
+fn naive_loop_events(solver: &mut Solver<'_>, labels: &[Lbl], events: &[Event]) -> Vec<Event> {
+    let mut seen = Vec::new();
+    let mut buf = Vec::new();
+    for s in 0..solver.tables.sccs.len() {
+        if !solver.tables.cyclic[s] {
+            continue;
         }
+        let members = solver.tables.sccs.members(s);
+        let mut clean = labels.to_vec();
+        let ports = solver.tables.base[members.start]..solver.tables.base[members.end];
+        clean[ports].fill(Lbl::Bot);
+        naive_iterate(solver, &mut clean, |u| members.contains(&u), true);
+        for c in 0..solver.topology.components.len() {
+            let u = solver.tables.sccs.slot(c);
+            if members.contains(&u) {
+                solver.evaluate(u, &clean, &mut buf, Some(&mut seen), false);
+            }
+        }
+    }
+    let mut out: Vec<Event> = seen
+        .into_iter()
+        .filter(|e| matches!(e, Event::Anomaly { .. }) && !events.contains(e))
+        .collect();
+    out.sort_by_key(anomaly_order);
+    out.dedup();
+    out
+}
+
+/// The order of [`State::loop_events`]: by component, path and rule.
+fn anomaly_order(e: &Event) -> (usize, usize, Rule) {
+    match *e {
+        Event::Anomaly {
+            component,
+            path,
+            rule,
+        } => (component, path, rule),
+        _ => (e.component(), 0, Rule::Pass),
     }
 }

@@ -38,18 +38,22 @@ pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>
     }
 }
 
-/// Labels computed by the naive reference iteration, and the events of evaluating every
-/// component at its fixpoint (for tests of the fixpoint).
+/// Labels computed by the naive reference iteration, the events of evaluating every
+/// component at its fixpoint, and the anomalies loops originate that the fixpoint does not
+/// show (for tests of the fixpoint), with optional plan remedies as in [`analyze_with`].
 #[doc(hidden)]
-pub fn naive(topology: &Topology) -> (Vec<Label>, Vec<Event>) {
-    let mut solver = Solver::new(topology, None);
-    let (labels, events) = fixpoint::naive(&mut solver);
+pub fn naive(
+    topology: &Topology,
+    overrides: Option<Vec<Option<Ordering>>>,
+) -> (Vec<Label>, Vec<Event>, Vec<Event>) {
+    let mut solver = Solver::new(topology, overrides);
+    let (labels, events, loop_events) = fixpoint::naive(&mut solver);
     let labels = solver
         .tables
         .ports_in_component_order()
         .map(|port| solver.tables.interner.external(labels[port]))
         .collect();
-    (labels, events)
+    (labels, events, loop_events)
 }
 
 impl Analysis {
@@ -76,6 +80,13 @@ impl Analysis {
     #[doc(hidden)]
     pub fn fixpoint_events(&self) -> &[Event] {
         &self.state.events
+    }
+
+    /// The anomalies loops originate that their fixpoint does not show, sorted (for tests of
+    /// the fixpoint).
+    #[doc(hidden)]
+    pub fn loop_events(&self) -> &[Event] {
+        &self.state.loop_events
     }
 
     /// What the evaluation of each component at the fixpoint observed (anomalies, consumed
