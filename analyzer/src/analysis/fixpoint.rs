@@ -402,18 +402,7 @@ impl Shape {
     fn new(topology: &Topology) -> Self {
         // Strongly connected components (iterative, so deep chains cannot overflow the stack),
         // in topological order so each is solved after everything feeding it.
-        let sccs = Sccs::new(topology);
-        let cyclic = (0..sccs.len())
-            .map(|s| {
-                let members = sccs.members(s);
-                let first = sccs.comp(members.start);
-                members.len() > 1
-                    || topology.components[first]
-                        .inputs
-                        .iter()
-                        .any(|i| i.from.component == first)
-            })
-            .collect();
+        let (sccs, cyclic) = Sccs::new(topology);
         Shape { sccs, cyclic }
     }
 }
@@ -1062,9 +1051,11 @@ struct Sccs {
 impl Sccs {
     /// Tarjan's algorithm with an explicit stack (deep chains cannot overflow the call stack).
     /// It completes an SCC only after every SCC its members feed, so numbering SCCs backwards
-    /// from the last completed gives a topological order directly.
-    fn new(topo: &Topology) -> Self {
+    /// from the last completed gives a topological order directly. Also says, by SCC, which are
+    /// loops (several members, or one that feeds itself).
+    fn new(topo: &Topology) -> (Self, Vec<bool>) {
         const UNSEEN: u32 = u32::MAX;
+        const DONE: u32 = 1 << 31;
         let n = topo.components.len();
         // Consumers of each component, in compressed form: those of `v` are
         // `adj[off[v]..off[v + 1]]`, in component and input order.
@@ -1087,12 +1078,15 @@ impl Sccs {
             }
         }
         drop(fill);
-        let mut index = vec![UNSEEN; n];
-        let mut low = vec![0u32; n];
-        let mut on_stack = vec![false; n];
+        // Whether each vertex feeds itself, found while its edges are read in order.
+        let self_loop = |v: usize| adj[off[v] as usize..off[v + 1] as usize].contains(&small(v));
+        // By completion number: whether the SCC is a loop.
+        let mut cyclic: Vec<bool> = Vec::new();
+        // Per vertex, in one place so that an edge costs one memory read: its DFS index and
+        // low-link while it is on the stack, `UNSEEN` before it is visited, and `DONE` plus the
+        // completion number of its SCC once that is complete.
+        let mut state = vec![[UNSEEN, 0u32]; n];
         let mut stack: Vec<u32> = Vec::new();
-        // Completion number of each component's SCC.
-        let mut done = vec![0u32; n];
         let mut count = 0;
         let mut next = 0;
         // (vertex, position of its next edge in `adj`)
@@ -1100,14 +1094,12 @@ impl Sccs {
         // Vertices in the order their depth-first search finishes.
         let mut finished: Vec<u32> = Vec::with_capacity(n);
         for root in 0..n {
-            if index[root] != UNSEEN {
+            if state[root][0] != UNSEEN {
                 continue;
             }
-            index[root] = next;
-            low[root] = next;
+            state[root] = [next, next];
             next += 1;
             stack.push(small(root));
-            on_stack[root] = true;
             calls.push((small(root), off[root]));
             while let Some(top) = calls.len().checked_sub(1) {
                 let (v, e) = calls[top];
@@ -1115,47 +1107,55 @@ impl Sccs {
                 if e < off[v + 1] {
                     calls[top].1 += 1;
                     let w = adj[e as usize] as usize;
-                    if index[w] == UNSEEN {
-                        index[w] = next;
-                        low[w] = next;
+                    let [index, _] = state[w];
+                    if index == UNSEEN {
+                        state[w] = [next, next];
                         next += 1;
                         stack.push(small(w));
-                        on_stack[w] = true;
                         calls.push((small(w), off[w]));
-                    } else if on_stack[w] {
-                        low[v] = low[v].min(index[w]);
+                    } else if index & DONE == 0 {
+                        // On the stack.
+                        state[v][1] = state[v][1].min(index);
                     }
                     continue;
                 }
                 calls.pop();
                 finished.push(small(v));
+                let [index, low] = state[v];
                 if let Some(&(u, _)) = calls.last() {
                     let u = u as usize;
-                    low[u] = low[u].min(low[v]);
+                    state[u][1] = state[u][1].min(low);
                 }
-                if low[v] == index[v] {
+                if low == index {
+                    let mut members = 0;
                     while let Some(w) = stack.pop() {
                         let w = w as usize;
-                        on_stack[w] = false;
-                        done[w] = count;
+                        state[w][0] = DONE | count;
+                        members += 1;
                         if w == v {
                             break;
                         }
                     }
+                    cyclic.push(members > 1 || self_loop(v));
                     count += 1;
                 }
             }
         }
-        drop((index, low, on_stack, adj, off));
+        drop((adj, off));
         // Number SCCs in reverse completion order, and give components their slots: grouped by
         // SCC, in reverse finishing order within each. That order is topological once the edges
         // that close loops are left out, so a loop's worklist mostly evaluates a member after
         // the members that feed it.
+        let done: Vec<u32> = state
+            .iter()
+            .map(|&[d, _]| count - 1 - (d & !DONE))
+            .collect();
+        drop(state);
+        cyclic.reverse();
         let count = count as usize;
         let mut start = vec![0u32; count + 1];
-        for d in &mut done {
-            *d = small(count) - 1 - *d;
-            start[*d as usize + 1] += 1;
+        for &d in &done {
+            start[d as usize + 1] += 1;
         }
         for s in 0..count {
             start[s + 1] += start[s];
@@ -1170,7 +1170,7 @@ impl Sccs {
             slot[v] = *at;
             *at += 1;
         }
-        Sccs { comp, slot, start }
+        (Sccs { comp, slot, start }, cyclic)
     }
 
     /// Number of SCCs.
