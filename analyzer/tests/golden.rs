@@ -369,6 +369,50 @@ fn deterministic_flag_changes_the_strategy_and_clears_run() {
     assert!(r.plan.after.all_labels().iter().all(|l| l.severity() <= 2));
 }
 
+/// An ordering can create a seal barrier: once `u` is ordered deterministically, its output
+/// carries the seal it declares, and `x`'s `OW(k)` waits on it. As written, `x` only inherits
+/// `u`'s `Inst`, so the barrier exists only in the plan's analysis; it must be planned (and the
+/// seal is not unused).
+#[test]
+fn an_ordering_upstream_creates_a_seal_barrier() {
+    let yaml = "components:
+  src: { outputs: { out: { fields: [id, k] } } }
+  clicks: { outputs: { out: { fields: [id, k] } } }
+  u:
+    replicated: true
+    inputs: { r: { from: src }, w: { from: clicks } }
+    paths: [{ from: r, label: OR(id) }, { from: w, label: CW }]
+    outputs: { out: { fields: [id, k], seal: [k] } }
+  x: { inputs: { a: { from: u } }, label: OW(k) }
+";
+    let topology = blazes::load::load_str("barrier.yaml", yaml).unwrap();
+    let options = |deterministic| CheckOptions {
+        plan: blazes::plan::Options { deterministic },
+        ..Default::default()
+    };
+    let det = blazes::check_with(topology.clone(), &options(true));
+    assert_eq!(label(&det, "x"), "Inst", "as written, x inherits u's Inst");
+    assert_eq!(
+        sites(&det),
+        [
+            ("u".into(), "order", Some(Ordering::Deterministic)),
+            ("x".into(), "seal", None)
+        ]
+    );
+    let c = codes(&det);
+    assert!(c.contains(&("seal-site", "x".into())), "{c:?}");
+    assert!(!c.contains(&("unused-seal", "u".into())), "{c:?}");
+    // A dynamic order leaves `u.out` Run, which `x` must then order itself.
+    let dynamic = blazes::check_with(topology, &options(false));
+    assert_eq!(
+        sites(&dynamic),
+        [
+            ("u".into(), "order", Some(Ordering::Dynamic)),
+            ("x".into(), "order", Some(Ordering::Deterministic))
+        ]
+    );
+}
+
 #[test]
 fn lost_seal_when_an_output_drops_the_key() {
     let yaml = "components:\n  src: { outputs: { out: { fields: [k, v], seal: [k] } } }\n  strip: { inputs: [src], label: CR, outputs: { out: { fields: [v] } } }\n  agg: { inputs: [strip], label: OW(k) }\n";

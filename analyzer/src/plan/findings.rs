@@ -26,10 +26,10 @@ pub fn findings(
     let mut out = Vec::new();
     let mut derivations = Derivations::new(t, a);
     order_sites(t, a, plan, &mut derivations, &mut out);
-    seal_sites(t, a, plan, &mut derivations, &mut out);
+    seal_sites(t, plan, &mut out);
     inherited(t, a, plan, &mut derivations, &mut out);
     partition_splits(t, a, &mut out);
-    seals(t, a, &mut out);
+    seals(t, a, &plan.after, &mut out);
     for problem in &plan.problems {
         // Verification failing is a bug in blazes, never in the user's file: say so loudly.
         out.push(Diagnostic::new(
@@ -187,13 +187,11 @@ fn order_sites(
     }
 }
 
-fn seal_sites(
-    t: &Topology,
-    a: &Analysis,
-    plan: &Plan,
-    derivations: &mut Derivations<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
+/// The seal barriers of the plan, told from the analysis with the plan applied, where they are
+/// in effect (a barrier can exist only thanks to an ordering upstream).
+fn seal_sites(t: &Topology, plan: &Plan, out: &mut Vec<Diagnostic>) {
+    let a = &plan.after;
+    let mut derivations = Derivations::new(t, a);
     for site in &plan.sites {
         let SiteKind::Seal {
             paths,
@@ -417,55 +415,11 @@ fn gate_determines(a: &Analysis, gate: &[&str], fields: &[String]) -> bool {
         .is_some_and(|set| a.interner().determines(set, fields))
 }
 
-/// Unused and lost seals.
-fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
-    // Inputs (component, input) on which some path consumes or waits for a seal.
-    let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
-    // Outputs where a seal is dropped: a seal that dies there is reported once, as lost.
-    let mut losing: BTreeSet<Port> = BTreeSet::new();
-    for e in a.events() {
-        match e {
-            Event::SealConsumed {
-                component, path, ..
-            } => {
-                consuming.insert((*component, t.components[*component].paths[*path].input));
-            }
-            Event::ProtectedRead {
-                component, guards, ..
-            } => {
-                for g in guards {
-                    consuming.insert((*component, t.components[*component].paths[*g].input));
-                }
-            }
-            Event::Lost {
-                component,
-                output,
-                key,
-            } => {
-                let comp = &t.components[*component];
-                let o = &comp.outputs[*output];
-                losing.insert(Port {
-                    component: *component,
-                    output: *output,
-                });
-                let key = a.interner().names(*key).join(", ");
-                out.push(
-                    Diagnostic::new(
-                        codes::LOST_SEAL,
-                        &t.source,
-                        format!(
-                            "the seal on ({key}) is lost at `{}`: its fields do not include the key",
-                            t.port_name(Port { component: *component, output: *output })
-                        ),
-                    )
-                    .component(&comp.name)
-                    .at(o.span, format!("declares fields without ({key})"))
-                    .help(format!("add the key fields ({key}) to `fields`, or re-seal downstream")),
-                );
-            }
-            Event::Anomaly { .. } => {}
-        }
-    }
+/// Unused and lost seals. A seal is used when a path consumes it in the topology as written
+/// (`a`) or once the plan is applied (`after`): an ordering upstream can make a sealed stream
+/// of what was an anomalous one.
+fn seals(t: &Topology, a: &Analysis, after: &Analysis, out: &mut Vec<Diagnostic>) {
+    let (consuming, losing) = consumption(t, a, Some(out));
     if !t
         .components
         .iter()
@@ -473,7 +427,12 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
-    let (base, used) = seals_used(t, a, &consuming, &losing);
+    let (base, mut used) = seals_used(t, a, &consuming, &losing);
+    let (consuming, losing) = consumption(t, after, None);
+    let (_, used_after) = seals_used(t, after, &consuming, &losing);
+    for (u, after) in used.iter_mut().zip(used_after) {
+        *u |= after;
+    }
     for (ci, comp) in t.components.iter().enumerate() {
         for (oi, o) in comp.outputs.iter().enumerate() {
             let Some((key, span)) = &o.seal else {
@@ -501,6 +460,65 @@ fn seals(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// Where an analysis consumes seals: the inputs `(component, input)` on which some path
+/// consumes or waits for a seal, and the outputs where a seal is dropped. With `lost`, each
+/// dropped seal is also reported there (once, as lost).
+fn consumption(
+    t: &Topology,
+    a: &Analysis,
+    mut lost: Option<&mut Vec<Diagnostic>>,
+) -> (BTreeSet<(usize, usize)>, BTreeSet<Port>) {
+    let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut losing: BTreeSet<Port> = BTreeSet::new();
+    for e in a.events() {
+        match e {
+            Event::SealConsumed {
+                component, path, ..
+            } => {
+                consuming.insert((*component, t.components[*component].paths[*path].input));
+            }
+            Event::ProtectedRead {
+                component, guards, ..
+            } => {
+                for g in guards {
+                    consuming.insert((*component, t.components[*component].paths[*g].input));
+                }
+            }
+            Event::Lost {
+                component,
+                output,
+                key,
+            } => {
+                let comp = &t.components[*component];
+                let o = &comp.outputs[*output];
+                losing.insert(Port {
+                    component: *component,
+                    output: *output,
+                });
+                let Some(out) = lost.as_deref_mut() else {
+                    continue;
+                };
+                let key = a.interner().names(*key).join(", ");
+                out.push(
+                    Diagnostic::new(
+                        codes::LOST_SEAL,
+                        &t.source,
+                        format!(
+                            "the seal on ({key}) is lost at `{}`: its fields do not include the key",
+                            t.port_name(Port { component: *component, output: *output })
+                        ),
+                    )
+                    .component(&comp.name)
+                    .at(o.span, format!("declares fields without ({key})"))
+                    .help(format!("add the key fields ({key}) to `fields`, or re-seal downstream")),
+                );
+            }
+            Event::Anomaly { .. } => {}
+        }
+    }
+    (consuming, losing)
 }
 
 /// For every port, whether a seal on it is used: following it downstream through paths that pass

@@ -135,7 +135,7 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         || suggest(&mut later.groups().take(half)),
         || {
             let ordered = |c: usize| first.contains(c) || later.contains(c);
-            let barriers = seal_sites(t, a, ordered);
+            let barriers = seal_sites(t, &after, ordered);
             let problems = verify(t, &after);
             (barriers, problems, suggest(&mut later.groups().skip(half)))
         },
@@ -213,8 +213,11 @@ impl Origins {
     }
 }
 
-/// Seal barriers the topology relies on, grouped per component (order sites, the components
-/// `ordered` says yes to, excluded: their inputs are ordered anyway).
+/// Seal barriers the topology relies on once the plan is applied (`a` is the analysis with every
+/// ordering in place), grouped per component (order sites, the components `ordered` says yes
+/// to, excluded: their inputs are ordered anyway). An ordering upstream can create a barrier:
+/// once ordered, a component whose output declares a seal emits sealed streams, which an
+/// order-sensitive consumer then waits on.
 fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Vec<Site> {
     // Flat `(component, …)` pairs, sorted before grouping: a large topology has hundreds of
     // thousands of barriers, too many for a map of sets each.

@@ -56,6 +56,10 @@ a key that the path's gate is deterministic within. The label is only as good as
 waits for the seals, so the generated coordination puts a seal barrier on this input: it buffers
 each partition until every producer has sealed it, then releases it whole.
 
+Barriers are read from the analysis with the plan applied: an ordering upstream can create one
+(a component whose output declares a seal emits sealed streams only once its anomaly is ordered
+away), so a barrier may protect a path that, as written, only inherits an anomaly.
+
 This is informational: the topology is correct provided the barrier is deployed
 (`blazes fix` writes it).";
 
@@ -79,7 +83,8 @@ UNUSED_SEAL = "BLZ005" "unused-seal" Warning
     "a declared seal that no path consumes"
 "A producer declares `seal: [k]` but no order-sensitive path downstream has a gate compatible
 with `k`, so the punctuations buy nothing. Either the seal key is wrong (a finer key than the gate,
-or a field the gate does not mention) or the seal can be dropped.";
+or a field the gate does not mention) or the seal can be dropped. A seal that only the plan makes
+useful (consumed once an ordering upstream is in place) is not reported.";
 
 LOST_SEAL = "BLZ006" "lost-seal" Warning
     "a seal is dropped because an output no longer carries its key"
