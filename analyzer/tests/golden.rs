@@ -369,6 +369,32 @@ fn deterministic_flag_changes_the_strategy_and_clears_run() {
     assert!(r.plan.after.all_labels().iter().all(|l| l.severity() <= 2));
 }
 
+/// Planning is minimal along a chain (SPEC §6): `u` originates an anomaly and is ordered; with
+/// that in place its output carries the seal it declares, so `x`, which as written is fed `Run`
+/// and would be an order site of its own, needs only a seal barrier.
+#[test]
+fn an_ordering_upstream_can_make_a_seal_barrier_enough() {
+    let yaml = "components:
+  src: { outputs: { out: { fields: [id, k] } } }
+  clicks: { outputs: { out: { fields: [id, k] } } }
+  u:
+    inputs: { r: { from: src }, w: { from: clicks } }
+    paths: [{ from: r, label: OR(id) }, { from: w, label: CW }]
+    outputs: { out: { fields: [id, k], seal: [k] } }
+  x: { inputs: { a: { from: u } }, label: OW(k) }
+";
+    let r = blazes::check_str("chain.yaml", yaml, &CheckOptions::default()).unwrap();
+    assert_eq!(label(&r, "x"), "Run", "as written, x is fed Run");
+    assert_eq!(
+        sites(&r),
+        [
+            ("u".into(), "order", Some(Ordering::Deterministic)),
+            ("x".into(), "seal", None)
+        ]
+    );
+    assert!(r.plan.verified(), "{:?}", r.plan.problems);
+}
+
 /// An ordering can create a seal barrier: once `u` is ordered deterministically, its output
 /// carries the seal it declares, and `x`'s `OW(k)` waits on it. As written, `x` only inherits
 /// `u`'s `Inst`, so the barrier exists only in the plan's analysis; it must be planned (and the

@@ -243,6 +243,26 @@ fn findings(r: &Report) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// True when component `c` feeds itself, directly or through others.
+fn on_a_cycle(t: &blazes::model::Topology, c: usize) -> bool {
+    let mut seen = vec![false; t.components.len()];
+    let mut stack = vec![c];
+    while let Some(v) = stack.pop() {
+        for o in &t.components[v].outputs {
+            for &(consumer, _) in &o.consumers {
+                if consumer == c {
+                    return true;
+                }
+                if !seen[consumer] {
+                    seen[consumer] = true;
+                    stack.push(consumer);
+                }
+            }
+        }
+    }
+    false
+}
+
 /// `0..n` in an order drawn from `seed`.
 fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     let mut v: Vec<usize> = (0..n).collect();
@@ -391,6 +411,37 @@ proptest! {
     }
 
     #[test]
+    fn every_order_site_outside_a_loop_is_needed(t in topo(), deterministic in any::<bool>()) {
+        // With everything else in the plan in place, a component the plan orders still
+        // originates an anomaly without its own ordering. (A loop member is exempt: it was found
+        // before the rest of its loop was ordered, and orderings can both add and remove
+        // anomalies.)
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let yaml = render(&t, &order);
+        let topology = blazes::load::load_str("random.yaml", &yaml).unwrap();
+        let options = CheckOptions {
+            plan: blazes::plan::Options { deterministic },
+            ..Default::default()
+        };
+        let r = blazes::check_with(topology, &options);
+        let n = r.topology.components.len();
+        let overrides: Vec<_> = (0..n).map(|c| r.plan.after.ordering(c)).collect();
+        for site in r.plan.order_sites() {
+            let c = site.component;
+            if on_a_cycle(&r.topology, c) {
+                continue;
+            }
+            let mut without = overrides.clone();
+            without[c] = None;
+            let a = blazes::analysis::analyze_with(&r.topology, Some(without));
+            let originates = a.events().any(|e| matches!(*e,
+                blazes::analysis::Event::Anomaly { component, rule, .. }
+                    if component == c && blazes::analysis::originates(rule)));
+            prop_assert!(originates, "{} is ordered without need\n{}", r.topology.components[c].name, yaml);
+        }
+    }
+
+    #[test]
     fn incremental_replanning_equals_a_fresh_analysis(t in topo(), deterministic in any::<bool>()) {
         let order: Vec<usize> = (0..t.comps.len()).collect();
         let yaml = render(&t, &order);
@@ -473,8 +524,9 @@ proptest! {
 #[path = "../benches/topogen/mod.rs"]
 mod topogen;
 
-/// The plan re-solves only what each round's orderings change; its final analysis must be the
-/// analysis from scratch with every ordering in place: labels, reasons and events.
+/// The plan solves again only what its orderings change, starting from the analysis as
+/// written; its final analysis must be the analysis from scratch with every ordering in place:
+/// labels, reasons and events.
 fn assert_plan_matches_fresh_analysis(yaml: &str, deterministic: bool) {
     let options = CheckOptions {
         plan: blazes::plan::Options { deterministic },
@@ -503,7 +555,7 @@ fn assert_plan_matches_fresh_analysis(yaml: &str, deterministic: bool) {
 #[test]
 fn incremental_replanning_on_layered_topologies() {
     // Layered topologies (mostly acyclic, with some loops) where orderings propagate across
-    // many SCCs and the plan takes several rounds.
+    // many SCCs and the plan solves loops several times.
     for n in [200, 1_000, 5_000] {
         for deterministic in [false, true] {
             assert_plan_matches_fresh_analysis(&topogen::generate(n), deterministic);
@@ -516,7 +568,8 @@ fn incremental_replanning_on_layered_topologies() {
 /// evaluating every component at the fixpoint, which the solver records only for the loop
 /// members whose last evaluation saw any. So do the anomalies its loops originate, which the
 /// solver finds in the order its depth-first search gives and the reference in component order;
-/// they appear once the plan's first rounds have ordered the origins upstream.
+/// they appear once origins upstream are ordered, so the check is repeated, ordering the new
+/// origins each time.
 #[test]
 fn large_layered_fixpoint_equals_the_naive_iteration() {
     use blazes::analysis::{Event, Ordering, analyze_with, naive, originates};
@@ -531,7 +584,7 @@ fn large_layered_fixpoint_equals_the_naive_iteration() {
         assert_eq!(a.fixpoint_events(), &events[..], "round {round}");
         assert_eq!(a.loop_events(), &loop_events[..], "round {round}");
         loop_events_seen += loop_events.len();
-        // Order the new origins, as the plan's next round does.
+        // Order the new origins, for the next check.
         let mut added = false;
         for e in a.events() {
             if let Event::Anomaly {

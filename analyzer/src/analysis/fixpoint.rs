@@ -728,41 +728,105 @@ pub struct State {
 
 /// The least fixpoint of a whole topology.
 pub fn solve(solver: &mut Solver<'_>) -> State {
-    let ports = solver.ports();
-    let mut state = State {
-        labels: vec![Lbl::Bot; ports],
-        whys: vec![
-            Why {
-                step: Step::Unknown,
-                path: None
-            };
-            ports
-        ],
-        events: Vec::new(),
-        loop_events: Vec::new(),
-    };
+    let mut state = State::bottom(solver.ports());
     let mut dirty = vec![true; solver.topology.components.len()];
-    run(solver, &mut state, &mut dirty);
+    run(solver, &mut state, &mut dirty, None);
     state
 }
 
-/// Applies orderings to components of a solved state and re-solves what they change: their
-/// own SCCs, then, in topological order, every SCC whose inputs changed. The result equals
-/// solving from scratch with the orderings in place.
-pub fn reorder(solver: &mut Solver<'_>, state: &mut State, added: &[(usize, Ordering)]) {
+/// The coordination plan (SPEC §6), worked out on a solved `state` in one sweep in topological
+/// order: when an SCC has members that originate an anomaly (rule 1, 1′, 2 or 4, at its fixpoint
+/// or, in a loop, at its clean fixpoint) and are not ordered yet, they get the ordering
+/// `strategy` gives and the SCC is solved again, until none is left; an SCC whose inputs then
+/// change is solved again the same way. Every SCC is so planned from final inputs, with
+/// everything upstream already coordinated. Leaves in `state` the fixpoint with every ordering in
+/// place (equal to solving from scratch with them) and returns the origins, as sorted
+/// `(component, path)` pairs.
+pub fn plan(
+    solver: &mut Solver<'_>,
+    state: &mut State,
+    strategy: &dyn Fn(usize) -> Ordering,
+) -> Vec<(usize, usize)> {
+    // The SCCs with an origin: the others keep their solution unless an input changes.
     let mut dirty = vec![false; solver.topology.components.len()];
-    for &(c, ordering) in added {
-        let u = solver.tables.sccs.slot(c);
-        solver.tables.overrides[u] = Some(ordering);
-        dirty[u] = true;
+    for e in state.events.iter().chain(&state.loop_events) {
+        if let Event::Anomaly {
+            component, rule, ..
+        } = *e
+            && originates(rule)
+        {
+            let u = solver.tables.sccs.slot(component);
+            dirty[u] |= solver.tables.overrides[u].is_none();
+        }
     }
-    run(solver, state, &mut dirty);
+    let mut origins = Vec::new();
+    let plan = Plan {
+        strategy,
+        origins: &mut origins,
+    };
+    run(solver, state, &mut dirty, Some(plan));
+    origins.sort_unstable();
+    origins.dedup();
+    origins
+}
+
+/// What a planning sweep keeps: how to order a component, and the origins found so far.
+struct Plan<'p> {
+    strategy: &'p dyn Fn(usize) -> Ordering,
+    origins: &'p mut Vec<(usize, usize)>,
+}
+
+impl Plan<'_> {
+    /// Orders the components that originate one of `events` (those of the SCC just solved)
+    /// and are not ordered yet, keeping their origins; false when there is none.
+    fn order_origins<'e>(
+        &mut self,
+        solver: &mut Solver<'_>,
+        events: impl IntoIterator<Item = &'e Event>,
+    ) -> bool {
+        let before = self.origins.len();
+        for e in events {
+            if let Event::Anomaly {
+                component,
+                path,
+                rule,
+            } = *e
+                && originates(rule)
+                && solver.tables.overrides[solver.tables.sccs.slot(component)].is_none()
+            {
+                self.origins.push((component, path));
+            }
+        }
+        for &(c, _) in &self.origins[before..] {
+            let u = solver.tables.sccs.slot(c);
+            solver.tables.overrides[u] = Some((self.strategy)(c));
+        }
+        self.origins.len() > before
+    }
+}
+
+impl State {
+    /// Every port at ⊥, nothing observed.
+    fn bottom(ports: usize) -> Self {
+        State {
+            labels: vec![Lbl::Bot; ports],
+            whys: vec![
+                Why {
+                    step: Step::Unknown,
+                    path: None
+                };
+                ports
+            ],
+            events: Vec::new(),
+            loop_events: Vec::new(),
+        }
+    }
 }
 
 /// Solves the SCCs with a member marked in `dirty` (indexed by slot) from their current
 /// inputs, marking the consumers of every label that changes, in one sweep in topological
 /// order. Each SCC solved gets fresh events; the others keep theirs.
-fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
+fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool], mut plan: Option<Plan<'_>>) {
     let topo = solver.topology;
     let mut touched = vec![false; topo.components.len()];
     let mut fresh = Vec::new();
@@ -777,11 +841,10 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
     // By slot.
     let mut queued = vec![false; topo.components.len()];
     let mut queue = std::collections::VecDeque::new();
+    // The labels of the SCC being solved before it is.
     let mut old = Vec::new();
     // The outputs of a loop's members evaluated at its clean fixpoint, by port.
     let mut outputs = Vec::new();
-    // The members (slots) of the SCC being solved whose labels changed.
-    let mut changed = Vec::new();
     for s in 0..solver.tables.sccs.len() {
         let members = solver.tables.sccs.members(s);
         if !dirty[members.clone()].contains(&true) {
@@ -790,104 +853,113 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool]) {
         for u in members.clone() {
             touched[solver.tables.sccs.comp(u)] = true;
         }
-        changed.clear();
-        if !solver.tables.cyclic[s] {
-            // Evaluated once, from final inputs: its label and events are final.
-            let u = members.start;
-            // The SCCs after it, if they are to be solved too.
-            let next = |k: usize| {
-                let t = s + k;
-                let u = *solver.tables.sccs.start.get(t)? as usize;
-                (dirty.get(u) == Some(&true)).then_some(u)
-            };
-            warm(&solver.tables, state, [next(1), next(2), next(3)]);
-            solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh), false);
-            let base = solver.tables.base[u];
-            let mut differs = false;
-            for (oi, &(l, why)) in buf.iter().enumerate() {
-                differs |= state.labels[base + oi] != l;
-                state.labels[base + oi] = l;
-                state.whys[base + oi] = why;
-            }
-            if differs {
-                changed.push(u);
-            }
-        } else {
-            // A loop, solved in three steps. First its clean fixpoint, where every
-            // anomaly a member would originate contributes `Async`: it lies below the least
-            // fixpoint. Then every member is evaluated once at the clean fixpoint as written:
-            // the anomalies originated there are the loop's own, whatever order it is solved
-            // in, and the outputs, applied together, start the rise to the least fixpoint.
-            let first_port = solver.tables.base[members.start];
-            let ports = first_port..solver.tables.base[members.end];
-            old.clear();
-            old.extend_from_slice(&state.labels[ports.clone()]);
-            state.labels[ports.clone()].fill(Lbl::Bot);
-            state.whys[ports].fill(Why {
-                step: Step::Unknown,
-                path: None,
-            });
-            let mut lp = Loop {
-                members: members.clone(),
-                queue: &mut queue,
-                queued: &mut queued,
-                buf: &mut buf,
-            };
-            lp.queue_all();
-            lp.rise(solver, state, None);
-            outputs.clear();
-            for u in members.clone() {
-                let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
-                warm(&solver.tables, state, [next(1), next(2), next(3)]);
-                solver.evaluate(u, &state.labels, lp.buf, Some(&mut seen_events), false);
-                eventful[u] = !seen_events.is_empty();
-                anomalies.extend(
-                    seen_events
-                        .drain(..)
-                        .filter(|e| matches!(e, Event::Anomaly { .. })),
-                );
-                outputs.extend_from_slice(lp.buf);
-            }
-            for u in members.clone() {
-                let at = solver.tables.base[u] - first_port;
-                let count = solver.tables.base[u + 1] - solver.tables.base[u];
-                if raise(&solver.tables, state, u, &outputs[at..at + count]) {
-                    lp.queue_consumers(&solver.tables, u);
-                }
-            }
-            lp.rise(solver, state, Some((&mut eventful[..], &mut seen_events)));
-            // A member is queued again whenever one of its inputs rises, so its last evaluation
-            // saw the final inputs and observed its final events: only the members whose last
-            // evaluation saw any are evaluated again, in slot order, to record them.
-            let first = fresh.len();
-            again.clear();
-            for u in members.clone() {
-                if eventful[u] {
-                    again.push(u);
-                }
-                let ports = solver.tables.base[u]..solver.tables.base[u + 1];
-                if state.labels[ports.clone()]
-                    != old[ports.start - first_port..ports.end - first_port]
-                {
-                    changed.push(u);
-                }
-            }
-            for (i, &u) in again.iter().enumerate() {
-                let next = |k: usize| again.get(i + k).copied();
+        let first_port = solver.tables.base[members.start];
+        let ports = first_port..solver.tables.base[members.end];
+        old.clear();
+        old.extend_from_slice(&state.labels[ports.clone()]);
+        // In a plan, the SCC is solved again each time some of its members are found to
+        // originate an anomaly and get their ordering: its inputs are final by then.
+        loop {
+            let (fresh_from, loop_from) = (fresh.len(), fresh_loop.len());
+            if !solver.tables.cyclic[s] {
+                // Evaluated once, from final inputs: its label and events are final.
+                let u = members.start;
+                // The SCCs after it, if they are to be solved too.
+                let next = |k: usize| {
+                    let t = s + k;
+                    let u = *solver.tables.sccs.start.get(t)? as usize;
+                    (dirty.get(u) == Some(&true)).then_some(u)
+                };
                 warm(&solver.tables, state, [next(1), next(2), next(3)]);
                 solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh), false);
-            }
-            // The loop's own anomalies that its fixpoint no longer shows.
-            if !anomalies.is_empty() {
-                for e in &fresh[first..] {
-                    anomalies.remove(e);
+                let base = solver.tables.base[u];
+                for (oi, &(l, why)) in buf.iter().enumerate() {
+                    state.labels[base + oi] = l;
+                    state.whys[base + oi] = why;
                 }
-                fresh_loop.extend(anomalies.drain());
+            } else {
+                // A loop, solved in three steps. First its clean fixpoint, where every
+                // anomaly a member would originate contributes `Async`: it lies below the least
+                // fixpoint. Then every member is evaluated once at the clean fixpoint as written:
+                // the anomalies originated there are the loop's own, whatever order it is solved
+                // in, and the outputs, applied together, start the rise to the least fixpoint.
+                state.labels[ports.clone()].fill(Lbl::Bot);
+                state.whys[ports.clone()].fill(Why {
+                    step: Step::Unknown,
+                    path: None,
+                });
+                let mut lp = Loop {
+                    members: members.clone(),
+                    queue: &mut queue,
+                    queued: &mut queued,
+                    buf: &mut buf,
+                };
+                lp.queue_all();
+                lp.rise(solver, state, None);
+                outputs.clear();
+                for u in members.clone() {
+                    let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
+                    warm(&solver.tables, state, [next(1), next(2), next(3)]);
+                    solver.evaluate(u, &state.labels, lp.buf, Some(&mut seen_events), false);
+                    eventful[u] = !seen_events.is_empty();
+                    anomalies.extend(
+                        seen_events
+                            .drain(..)
+                            .filter(|e| matches!(e, Event::Anomaly { .. })),
+                    );
+                    outputs.extend_from_slice(lp.buf);
+                }
+                // A plan orders the loop's own origins before it rises: the rise would be
+                // solved again.
+                if let Some(plan) = plan.as_mut()
+                    && plan.order_origins(solver, anomalies.iter())
+                {
+                    anomalies.clear();
+                    continue;
+                }
+                for u in members.clone() {
+                    let at = solver.tables.base[u] - first_port;
+                    let count = solver.tables.base[u + 1] - solver.tables.base[u];
+                    if raise(&solver.tables, state, u, &outputs[at..at + count]) {
+                        lp.queue_consumers(&solver.tables, u);
+                    }
+                }
+                lp.rise(solver, state, Some((&mut eventful[..], &mut seen_events)));
+                // A member is queued again whenever one of its inputs rises, so its last evaluation
+                // saw the final inputs and observed its final events: only the members whose last
+                // evaluation saw any are evaluated again, in slot order, to record them.
+                again.clear();
+                again.extend(members.clone().filter(|&u| eventful[u]));
+                for (i, &u) in again.iter().enumerate() {
+                    let next = |k: usize| again.get(i + k).copied();
+                    warm(&solver.tables, state, [next(1), next(2), next(3)]);
+                    solver.evaluate(u, &state.labels, &mut buf, Some(&mut fresh), false);
+                }
+                // The loop's own anomalies that its fixpoint no longer shows.
+                if !anomalies.is_empty() {
+                    for e in &fresh[fresh_from..] {
+                        anomalies.remove(e);
+                    }
+                    fresh_loop.extend(anomalies.drain());
+                }
             }
+            let Some(plan) = plan.as_mut() else {
+                break;
+            };
+            let events = fresh[fresh_from..].iter().chain(&fresh_loop[loop_from..]);
+            if !plan.order_origins(solver, events) {
+                break;
+            }
+            fresh.truncate(fresh_from);
+            fresh_loop.truncate(loop_from);
         }
         // Only the consumers of members whose labels changed see different inputs; those in
         // other SCCs come later in topological order.
-        for &u in &changed {
+        for u in members.clone() {
+            let own = solver.tables.base[u]..solver.tables.base[u + 1];
+            if state.labels[own.clone()] == old[own.start - first_port..own.end - first_port] {
+                continue;
+            }
             for &consumer in solver.tables.consumers_of(u) {
                 if consumer as usize >= members.end {
                     dirty[consumer as usize] = true;

@@ -62,17 +62,24 @@ impl Analysis {
         self.tables.port_index(p)
     }
 
-    /// This analysis with orderings applied to more components (`topology` is the one it
-    /// analyzed): only what the orderings change is solved again, and the result equals
-    /// [`analyze_with`] given all the orderings.
-    pub fn reorder(self, topology: &Topology, added: &[(usize, Ordering)]) -> Analysis {
-        let Analysis { tables, mut state } = self;
-        let mut solver = Solver::resume(topology, tables);
-        fixpoint::reorder(&mut solver, &mut state, added);
-        Analysis {
+    /// The coordination plan's analysis (SPEC §6): this one (of `topology`) with every component
+    /// that still originates an anomaly, once everything upstream of it is coordinated, ordered
+    /// as `strategy` says ([`fixpoint::plan`]; only what the orderings change is solved again).
+    /// Returns it, equal to [`analyze_with`] given those orderings, and the origins as sorted
+    /// `(component, path)` pairs.
+    pub fn coordinated(
+        &self,
+        topology: &Topology,
+        strategy: &dyn Fn(usize) -> Ordering,
+    ) -> (Analysis, Vec<(usize, usize)>) {
+        let mut solver = Solver::resume(topology, self.tables.clone());
+        let mut state = self.state.clone();
+        let origins = fixpoint::plan(&mut solver, &mut state, strategy);
+        let analysis = Analysis {
             tables: solver.tables,
             state,
-        }
+        };
+        (analysis, origins)
     }
 
     /// What the evaluation of each component at the fixpoint observed, in component order,

@@ -83,7 +83,10 @@ impl Plan {
     }
 }
 
-/// Computes the plan for an analysis.
+/// Computes the plan for an analysis (as written): SCC by SCC in topological order, every
+/// component that still originates an anomaly once everything upstream of it is coordinated
+/// gets an ordering ([`Analysis::coordinated`]), so an anomaly that an upstream site removes
+/// gets no site of its own; seal barriers are where the plan's analysis consumes seals.
 pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let strategy = |c: usize| {
         if options.deterministic || !t.components[c].acts_replicated() {
@@ -92,9 +95,10 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             Ordering::Dynamic
         }
     };
-    // Origins in the analysis as written.
-    let mut first = Origins::default();
-    first.collect(a);
+    // Origins in the analysis as written: most stay origins of the plan, with the same paths,
+    // and seal suggestions read only the analysis as written, so theirs are traced on a second
+    // core while the plan is solved.
+    let first = Origins::of(a);
     let chains = Chains::new(t, a);
     let suggest = |origins: &mut dyn Iterator<Item = (usize, &[(usize, usize)])>| {
         let mut walk = Walk::new(&chains);
@@ -102,62 +106,54 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             .map(|(c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
             .collect::<Vec<_>>()
     };
-    // Applying remedies can expose new origins downstream (an `Inst` that was passed on by a read
-    // becomes `Run` and meets rule 1), so iterate until no new site appears; each round solves
-    // again only what its new orderings change.
-    let rounds = || {
-        let mut later = Origins::default();
-        let mut after = a.clone();
-        let mut added: Vec<(usize, Ordering)> =
-            first.components().map(|c| (c, strategy(c))).collect();
-        while !added.is_empty() {
-            after = after.reorder(t, &added);
-            later.collect(&after);
-            // The new origins are the ones no ordering covers yet.
-            added = later
-                .components()
-                .filter(|&c| after.ordering(c).is_none())
-                .map(|c| (c, strategy(c)))
-                .collect();
-        }
-        (after, later)
-    };
-    // Seal suggestions read only the analysis as written, and a component's origin paths are
-    // final once it is ordered: those of the first origins are worked out on a second core while
-    // the rounds run.
-    let ((after, later), first_seals) =
-        crate::parallel::both(true, rounds, || suggest(&mut first.groups()));
-    // The seal barriers and the verification need only the rounds' results: on the second core,
-    // which then traces the second half of the later suggestions while this one traces the first.
-    let half = later.groups().count() / 2;
-    let (mut later_seals, (barriers, problems, second_half)) = crate::parallel::both(
+    let ((after, origins), first_seals) = crate::parallel::both(
         true,
-        || suggest(&mut later.groups().take(half)),
+        || a.coordinated(t, &strategy),
+        || suggest(&mut first.groups()),
+    );
+    let origins = Origins(origins);
+    // Each order site takes the suggestions traced for the same component and paths, if any.
+    let mut traced = first.groups().zip(first_seals).peekable();
+    let mut seals: Vec<Option<Vec<SealSuggestion>>> = Vec::new();
+    let mut missing: Vec<(usize, &[(usize, usize)])> = Vec::new();
+    for (c, paths) in origins.groups() {
+        while traced.next_if(|((k, _), _)| *k < c).is_some() {}
+        match traced.next_if(|((k, p), _)| *k == c && *p == paths) {
+            Some((_, known)) => seals.push(Some(known)),
+            None => {
+                seals.push(None);
+                missing.push((c, paths));
+            }
+        }
+    }
+    // The seal barriers and the verification need only the plan's analysis: on the second core,
+    // which then traces the second half of the missing suggestions while this one traces the
+    // first.
+    let half = missing.len() / 2;
+    let (mut more, (barriers, problems, second_half)) = crate::parallel::both(
+        true,
+        || suggest(&mut missing[..half].iter().copied()),
         || {
-            let ordered = |c: usize| first.contains(c) || later.contains(c);
-            let barriers = seal_sites(t, &after, ordered);
+            let barriers = seal_sites(t, &after, |c| origins.contains(c));
             let problems = verify(t, &after);
-            (barriers, problems, suggest(&mut later.groups().skip(half)))
+            (
+                barriers,
+                problems,
+                suggest(&mut missing[half..].iter().copied()),
+            )
         },
     );
-    later_seals.extend(second_half);
-
-    // Origins found in later rounds are at components never ordered before: the two are disjoint.
-    let mut order_sites: Vec<_> = first
+    more.extend(second_half);
+    let mut more = more.into_iter();
+    let mut sites: Vec<Site> = origins
         .groups()
-        .zip(first_seals)
-        .chain(later.groups().zip(later_seals))
-        .map(|((c, paths), seals)| (c, paths, seals))
-        .collect();
-    order_sites.sort_unstable_by_key(|&(c, _, _)| c);
-    let mut sites: Vec<Site> = order_sites
-        .into_iter()
-        .map(|(c, paths, seals)| Site {
+        .zip(seals)
+        .map(|((c, paths), seals)| Site {
             component: c,
             kind: SiteKind::Order {
                 strategy: strategy(c),
                 paths: paths.iter().map(|&(_, p)| p).collect(),
-                seals,
+                seals: seals.or_else(|| more.next()).unwrap_or_default(),
             },
         })
         .collect();
@@ -171,39 +167,30 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
 
 /// Where anomalies originate: `(component, path)` pairs, sorted and without repeats. A large
 /// plan has hundreds of thousands of origins, so they are kept flat rather than in a map of sets.
-#[derive(Default)]
 struct Origins(Vec<(usize, usize)>);
 
 impl Origins {
-    /// Adds the origins of an analysis at components it does not order.
-    fn collect(&mut self, a: &Analysis) {
-        let known = self.0.len();
-        for e in a.events() {
-            if let Event::Anomaly {
-                component,
-                path,
-                rule,
-            } = *e
-                && originates(rule)
-                && a.ordering(component).is_none()
-            {
-                self.0.push((component, path));
-            }
-        }
-        if self.0.len() > known {
-            self.0.sort_unstable();
-            self.0.dedup();
-        }
+    /// The origins of an analysis at components it does not order.
+    fn of(a: &Analysis) -> Self {
+        let mut origins: Vec<(usize, usize)> = a
+            .events()
+            .filter_map(|e| match *e {
+                Event::Anomaly {
+                    component,
+                    path,
+                    rule,
+                } if originates(rule) && a.ordering(component).is_none() => Some((component, path)),
+                _ => None,
+            })
+            .collect();
+        origins.sort_unstable();
+        origins.dedup();
+        Origins(origins)
     }
 
     /// The components with origins, ascending, with their origin pairs.
     fn groups(&self) -> impl Iterator<Item = (usize, &[(usize, usize)])> {
         self.0.chunk_by(|x, y| x.0 == y.0).map(|g| (g[0].0, g))
-    }
-
-    /// The components with origins, ascending.
-    fn components(&self) -> impl Iterator<Item = usize> {
-        self.groups().map(|(c, _)| c)
     }
 
     /// True when component `c` has an origin.
