@@ -1269,7 +1269,8 @@ impl Sccs {
 /// The reference semantics: evaluate every component in index order until nothing changes.
 /// Quadratic; used by tests to check [`solve`]. Labels are indexed by port, as in [`State`];
 /// the events are those of evaluating every component once more, in index order, at the
-/// fixpoint (what [`State::events`] holds); the loop events are those of [`naive_loop_events`].
+/// fixpoint (what [`State::events`] holds); the loop events are each loop's anomalies at its clean
+/// fixpoint that the fixpoint does not show (what [`State::loop_events`] holds).
 pub fn naive(solver: &mut Solver<'_>) -> (Vec<Lbl>, Vec<Event>, Vec<Event>) {
     let mut labels = vec![Lbl::Bot; solver.ports()];
     let all = |_: usize| true;
