@@ -243,6 +243,19 @@ fn findings(r: &Report) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The topology rendered in its own order, and checked with the plan's strategy choice.
+fn planned(t: &Topo, deterministic: bool) -> (String, Report) {
+    let order: Vec<usize> = (0..t.comps.len()).collect();
+    let yaml = render(t, &order);
+    let topology = blazes::load::load_str("random.yaml", &yaml).unwrap();
+    let options = CheckOptions {
+        plan: blazes::plan::Options { deterministic },
+        ..Default::default()
+    };
+    let r = blazes::check_with(topology, &options);
+    (yaml, r)
+}
+
 /// True when component `c` feeds itself, directly or through others.
 fn on_a_cycle(t: &blazes::model::Topology, c: usize) -> bool {
     let mut seen = vec![false; t.components.len()];
@@ -396,14 +409,7 @@ proptest! {
 
     #[test]
     fn the_plan_always_verifies(t in topo(), deterministic in any::<bool>()) {
-        let order: Vec<usize> = (0..t.comps.len()).collect();
-        let yaml = render(&t, &order);
-        let topology = blazes::load::load_str("random.yaml", &yaml).unwrap();
-        let options = CheckOptions {
-            plan: blazes::plan::Options { deterministic },
-            ..Default::default()
-        };
-        let r = blazes::check_with(topology, &options);
+        let (yaml, r) = planned(&t, deterministic);
         prop_assert!(r.plan.verified(), "{:?}\n{}", r.plan.problems, yaml);
         // An order site exists exactly when some stream is Run or worse before the plan.
         let anomalous = r.analysis.all_labels().iter().any(|l| l.severity() >= 2);
@@ -416,14 +422,7 @@ proptest! {
         // originates an anomaly without its own ordering. (A loop member is exempt: it was found
         // before the rest of its loop was ordered, and orderings can both add and remove
         // anomalies.)
-        let order: Vec<usize> = (0..t.comps.len()).collect();
-        let yaml = render(&t, &order);
-        let topology = blazes::load::load_str("random.yaml", &yaml).unwrap();
-        let options = CheckOptions {
-            plan: blazes::plan::Options { deterministic },
-            ..Default::default()
-        };
-        let r = blazes::check_with(topology, &options);
+        let (yaml, r) = planned(&t, deterministic);
         let n = r.topology.components.len();
         let overrides: Vec<_> = (0..n).map(|c| r.plan.after.ordering(c)).collect();
         for site in r.plan.order_sites() {
