@@ -825,7 +825,8 @@ impl State {
 
 /// Solves the SCCs with a member marked in `dirty` (indexed by slot) from their current
 /// inputs, marking the consumers of every label that changes, in one sweep in topological
-/// order. Each SCC solved gets fresh events; the others keep theirs.
+/// order. Each SCC solved gets fresh events; the others keep theirs. With `plan`, an SCC whose
+/// members originate an anomaly orders them and is solved again (see [`plan`]).
 fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool], mut plan: Option<Plan<'_>>) {
     let topo = solver.topology;
     let mut touched = vec![false; topo.components.len()];
