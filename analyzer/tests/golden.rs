@@ -369,21 +369,30 @@ fn deterministic_flag_changes_the_strategy_and_clears_run() {
     assert!(r.plan.after.all_labels().iter().all(|l| l.severity() <= 2));
 }
 
+/// A topology where `u` originates an anomaly (an `OR(id)` read beside an unsealed write) and
+/// declares `seal: [k]` on its output, which feeds `x`, an `OW(k)`.
+fn sealing_origin(replicated: bool) -> String {
+    format!(
+        "components:
+  src: {{ outputs: {{ out: {{ fields: [id, k] }} }} }}
+  clicks: {{ outputs: {{ out: {{ fields: [id, k] }} }} }}
+  u:
+    replicated: {replicated}
+    inputs: {{ r: {{ from: src }}, w: {{ from: clicks }} }}
+    paths: [{{ from: r, label: OR(id) }}, {{ from: w, label: CW }}]
+    outputs: {{ out: {{ fields: [id, k], seal: [k] }} }}
+  x: {{ inputs: {{ a: {{ from: u }} }}, label: OW(k) }}
+"
+    )
+}
+
 /// Planning is minimal along a chain (SPEC §6): `u` originates an anomaly and is ordered; with
 /// that in place its output carries the seal it declares, so `x`, which as written is fed `Run`
 /// and would be an order site of its own, needs only a seal barrier.
 #[test]
 fn an_ordering_upstream_can_make_a_seal_barrier_enough() {
-    let yaml = "components:
-  src: { outputs: { out: { fields: [id, k] } } }
-  clicks: { outputs: { out: { fields: [id, k] } } }
-  u:
-    inputs: { r: { from: src }, w: { from: clicks } }
-    paths: [{ from: r, label: OR(id) }, { from: w, label: CW }]
-    outputs: { out: { fields: [id, k], seal: [k] } }
-  x: { inputs: { a: { from: u } }, label: OW(k) }
-";
-    let r = blazes::check_str("chain.yaml", yaml, &CheckOptions::default()).unwrap();
+    let yaml = sealing_origin(false);
+    let r = blazes::check_str("chain.yaml", &yaml, &CheckOptions::default()).unwrap();
     assert_eq!(label(&r, "x"), "Run", "as written, x is fed Run");
     assert_eq!(
         sites(&r),
@@ -401,17 +410,7 @@ fn an_ordering_upstream_can_make_a_seal_barrier_enough() {
 /// seal is not unused).
 #[test]
 fn an_ordering_upstream_creates_a_seal_barrier() {
-    let yaml = "components:
-  src: { outputs: { out: { fields: [id, k] } } }
-  clicks: { outputs: { out: { fields: [id, k] } } }
-  u:
-    replicated: true
-    inputs: { r: { from: src }, w: { from: clicks } }
-    paths: [{ from: r, label: OR(id) }, { from: w, label: CW }]
-    outputs: { out: { fields: [id, k], seal: [k] } }
-  x: { inputs: { a: { from: u } }, label: OW(k) }
-";
-    let topology = blazes::load::load_str("barrier.yaml", yaml).unwrap();
+    let topology = blazes::load::load_str("barrier.yaml", &sealing_origin(true)).unwrap();
     let options = |deterministic| CheckOptions {
         plan: blazes::plan::Options { deterministic },
         ..Default::default()
