@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use blazes_annotations::{
     Annotation, Gate, ParseError, ParseErrorKind, SealKey, is_field_name, suggest,
@@ -859,20 +860,15 @@ impl Ctx {
             // The errors are reported; paths were numbered with every input present.
             return None;
         }
-        // Connect the inputs (in file order, as resolved).
-        let mut resolved = resolved.into_iter();
-        for c in &mut built {
-            for (input, port) in c.inputs.iter_mut().zip(&mut resolved) {
-                input.from = port;
-            }
-        }
-
         // Consumers of each output, as sorted (name-order number, input) pairs in vectors of the
-        // exact size: grouped by port with a counting sort (ports numbered in name order, those of
-        // the component numbered `r` from `first[r]`), then sorted within each port and handed
-        // out. Components are read in file order, the order their parts were allocated in, and
-        // only then put in name order: in name order each component's inputs and outputs would be
-        // a cache miss away.
+        // exact size. Ports are numbered in name order, those of the component numbered `r` from
+        // `first[r]`. The inputs are connected (as resolved, in file order) and grouped by port
+        // with a counting sort, and each port's pairs are then sorted and handed out.
+        // Components are read in file order, the order their parts were allocated in, and only
+        // then put in name order: in name order each component's inputs and outputs would be a
+        // cache miss away. A large topology's components are split in two halves at a component,
+        // each half done on its own core: each counts its ports, and then writes its pairs from
+        // its own cursors, which start where the other half's pairs of the port end.
         let mut first = vec![0u32; built.len()];
         for (c, &r) in built.iter().zip(&rank) {
             first[r] = c.outputs.len() as u32;
@@ -883,28 +879,64 @@ impl Ctx {
             *f = ports;
             ports += outputs;
         }
-        let port_of = |from: Port| first[from.component] as usize + from.output;
-        let mut start = vec![0u32; ports as usize + 1];
-        for c in &built {
-            for input in &c.inputs {
-                start[port_of(input.from) + 1] += 1;
+        let ports = ports as usize;
+        let (parallel, half) = (built.len() >= PARALLEL_FROM, built.len() / 2);
+        let refs_before_half: usize = built[..half].iter().map(|c| c.inputs.len()).sum();
+        let (front, back) = built.split_at_mut(half);
+        let (resolved_front, resolved_back) = resolved.split_at(refs_before_half);
+        // Connects a half's inputs; gives the port of each input and the count of each port.
+        let connect = |components: &mut [Component], resolved: &[Port]| {
+            let mut of_input = Vec::with_capacity(resolved.len());
+            let mut count = vec![0u32; ports];
+            let mut resolved = resolved.iter();
+            for c in components {
+                for (input, &port) in c.inputs.iter_mut().zip(&mut resolved) {
+                    input.from = port;
+                    let p = first[port.component] + port.output as u32;
+                    of_input.push(p);
+                    count[p as usize] += 1;
+                }
             }
+            (of_input, count)
+        };
+        let ((front_ports, mut front_at), (back_ports, mut back_at)) = crate::parallel::both(
+            parallel,
+            || connect(front, resolved_front),
+            || connect(back, resolved_back),
+        );
+        drop(resolved);
+        // `start[p]` is where port `p`'s pairs begin; the counts become each half's cursors.
+        let mut start = Vec::with_capacity(ports + 1);
+        let mut total = 0u32;
+        for (f, b) in front_at.iter_mut().zip(&mut back_at) {
+            start.push(total);
+            let (in_front, in_back) = (*f, *b);
+            *f = total;
+            *b = total + in_front;
+            total += in_front + in_back;
         }
-        for p in 0..ports as usize {
-            start[p + 1] += start[p];
-        }
-        let mut fill = start.clone();
-        let mut grouped = vec![(0u32, 0u32); start[ports as usize] as usize];
-        for (c, &r) in built.iter().zip(&rank) {
-            for (ii, input) in c.inputs.iter().enumerate() {
-                let p = port_of(input.from);
-                // Component and input counts are bounded by the file size limit.
-                grouped[fill[p] as usize] = (r as u32, ii as u32);
-                fill[p] += 1;
-            }
-        }
-        drop(fill);
-        // One vector per output: a large topology's are filled half on each core.
+        start.push(total);
+        // Pairs packed in one word each; the halves write to distinct places.
+        let grouped: Vec<AtomicU64> = (0..total).map(|_| AtomicU64::new(0)).collect();
+        let group =
+            |components: &[Component], ranks: &[usize], of_input: &[u32], at: &mut [u32]| {
+                let mut of_input = of_input.iter();
+                for (c, &r) in components.iter().zip(ranks) {
+                    for (ii, &p) in (0..c.inputs.len()).zip(&mut of_input) {
+                        // Component and input counts are bounded by the file size limit.
+                        let pair = (r as u64) << 32 | ii as u64;
+                        grouped[at[p as usize] as usize].store(pair, Ordering::Relaxed);
+                        at[p as usize] += 1;
+                    }
+                }
+            };
+        crate::parallel::both(
+            parallel,
+            || group(&built[..half], &rank[..half], &front_ports, &mut front_at),
+            || group(&built[half..], &rank[half..], &back_ports, &mut back_at),
+        );
+        drop((front_ports, front_at, back_ports, back_at));
+        // One vector per output, filled half on each core.
         let hand_out = |components: &mut [Component], ranks: &[usize]| {
             for (c, &r) in components.iter_mut().zip(ranks) {
                 let f = first[r] as usize;
@@ -912,14 +944,16 @@ impl Ctx {
                     let mut consumers: Vec<(usize, usize)> = grouped
                         [start[f + oi] as usize..start[f + oi + 1] as usize]
                         .iter()
-                        .map(|&(ci, ii)| (ci as usize, ii as usize))
+                        .map(|pair| {
+                            let pair = pair.load(Ordering::Relaxed);
+                            ((pair >> 32) as usize, (pair & u64::from(u32::MAX)) as usize)
+                        })
                         .collect();
                     consumers.sort_unstable();
                     o.consumers = consumers;
                 }
             }
         };
-        let (parallel, half) = (built.len() >= PARALLEL_FROM, built.len() / 2);
         let (front, back) = built.split_at_mut(half);
         crate::parallel::both(
             parallel,
