@@ -363,29 +363,37 @@ impl Analysis {
 pub struct Derivations<'a> {
     topology: &'a Topology,
     analysis: &'a Analysis,
-    /// Per port: its rendered step and the port upstream of it.
-    steps: rustc_hash::FxHashMap<Port, (Arc<str>, Option<Port>)>,
-    /// Per port whose chain ends at a source (not in a loop): the whole chain.
-    chains: rustc_hash::FxHashMap<Port, Derivation>,
+    /// By port index: its rendered step and the port upstream of it, once rendered. Dense,
+    /// since the findings of a large topology ask for most ports' steps.
+    steps: Vec<Option<(Arc<str>, Option<Port>)>>,
+    /// By port index, for a port whose chain ends at a source (not in a loop): the whole chain.
+    chains: Vec<Option<Derivation>>,
+    /// By port index: the number of the last walk that reached the port (a walk that reaches a
+    /// port twice has gone round a loop).
+    walked: Vec<u32>,
+    /// Walks so far.
+    walks: u32,
 }
 
 impl<'a> Derivations<'a> {
     /// Derivations of `analysis`, an analysis of `topology`.
     pub fn new(topology: &'a Topology, analysis: &'a Analysis) -> Self {
+        let ports = analysis.state.labels.len();
         Derivations {
             topology,
             analysis,
-            steps: rustc_hash::FxHashMap::default(),
-            chains: rustc_hash::FxHashMap::default(),
+            steps: vec![None; ports],
+            chains: vec![None; ports],
+            walked: vec![0; ports],
+            walks: 0,
         }
     }
 
     /// The rendered step of a port and the port upstream of it.
     fn step(&mut self, p: Port) -> (Arc<str>, Option<Port>) {
         let (topology, analysis) = (self.topology, self.analysis);
-        self.steps
-            .entry(p)
-            .or_insert_with(|| {
+        self.steps[analysis.port_index(p)]
+            .get_or_insert_with(|| {
                 let (line, next) = analysis.derivation_step(topology, p);
                 (Arc::from(line), next)
             })
@@ -396,22 +404,28 @@ impl<'a> Derivations<'a> {
     /// per line, source first; a loop ends the chain where it closes.
     pub fn of(&mut self, port: Port) -> Derivation {
         // Walk upstream to a port whose chain is known, to a source, or round a loop.
+        if self.walks == u32::MAX {
+            self.walked.fill(0);
+            self.walks = 0;
+        }
+        self.walks += 1;
         let mut walk = Vec::new();
-        let mut seen = rustc_hash::FxHashSet::default();
         let mut start = Derivation::default();
         let mut cur = Some(port);
         let mut closes = None;
         while let Some(p) = cur {
-            if let Some(known) = self.chains.get(&p) {
+            let i = self.analysis.port_index(p);
+            if let Some(known) = &self.chains[i] {
                 start = known.clone();
                 break;
             }
-            if !seen.insert(p) {
+            if self.walked[i] == self.walks {
                 closes = Some(p);
                 break;
             }
+            self.walked[i] = self.walks;
             let (line, next) = self.step(p);
-            walk.push((p, line));
+            walk.push((i, line));
             cur = next;
         }
         if let Some(p) = closes {
@@ -426,9 +440,9 @@ impl<'a> Derivations<'a> {
             }
             return d;
         }
-        for (p, line) in walk.into_iter().rev() {
+        for (i, line) in walk.into_iter().rev() {
             start = start.then(line);
-            self.chains.insert(p, start.clone());
+            self.chains[i] = Some(start.clone());
         }
         start
     }
