@@ -463,27 +463,27 @@ fn seals(t: &Topology, a: &Analysis, after: &Analysis, out: &mut Vec<Diagnostic>
 }
 
 /// Where an analysis consumes seals: the inputs `(component, input)` on which some path
-/// consumes or waits for a seal, and the outputs where a seal is dropped. With `lost`, each
+/// consumes or waits for a seal (sorted, each once), and the outputs where a seal is dropped. With `lost`, each
 /// dropped seal is also reported there (once, as lost).
 fn consumption(
     t: &Topology,
     a: &Analysis,
     mut lost: Option<&mut Vec<Diagnostic>>,
-) -> (BTreeSet<(usize, usize)>, BTreeSet<Port>) {
-    let mut consuming: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let mut losing: BTreeSet<Port> = BTreeSet::new();
+) -> (Vec<(usize, usize)>, Vec<Port>) {
+    let mut consuming: Vec<(usize, usize)> = Vec::new();
+    let mut losing: Vec<Port> = Vec::new();
     for e in a.events() {
         match e {
             Event::SealConsumed {
                 component, path, ..
             } => {
-                consuming.insert((*component, t.components[*component].paths[*path].input));
+                consuming.push((*component, t.components[*component].paths[*path].input));
             }
             Event::ProtectedRead {
                 component, guards, ..
             } => {
                 for g in guards {
-                    consuming.insert((*component, t.components[*component].paths[*g].input));
+                    consuming.push((*component, t.components[*component].paths[*g].input));
                 }
             }
             Event::Lost {
@@ -493,7 +493,7 @@ fn consumption(
             } => {
                 let comp = &t.components[*component];
                 let o = &comp.outputs[*output];
-                losing.insert(Port {
+                losing.push(Port {
                     component: *component,
                     output: *output,
                 });
@@ -518,6 +518,8 @@ fn consumption(
             Event::Anomaly { .. } => {}
         }
     }
+    consuming.sort_unstable();
+    consuming.dedup();
     (consuming, losing)
 }
 
@@ -529,8 +531,8 @@ fn consumption(
 fn seals_used(
     t: &Topology,
     a: &Analysis,
-    consuming: &BTreeSet<(usize, usize)>,
-    losing: &BTreeSet<Port>,
+    consuming: &[(usize, usize)],
+    losing: &[Port],
 ) -> (Vec<usize>, Vec<bool>) {
     let mut base = Vec::with_capacity(t.components.len());
     let mut ports = 0;
@@ -539,18 +541,27 @@ fn seals_used(
         ports += c.outputs.len();
     }
     let index = |p: Port| base[p.component] + p.output;
+    let mut lost = vec![false; ports];
+    for &p in losing {
+        lost[index(p)] = true;
+    }
     let mut used = vec![false; ports];
-    let mut queue = VecDeque::new();
-    // Reverse edges `next -> producer` for paths that pass the producer's label on unchanged.
-    let mut rev: Vec<Vec<usize>> = vec![Vec::new(); ports];
+    let mut stack = Vec::new();
+    let mut mark = |port: usize, stack: &mut Vec<usize>| {
+        if !used[port] {
+            used[port] = true;
+            stack.push(port);
+        }
+    };
+    // Edges `next -> producer` for paths that pass the producer's label on unchanged, as
+    // (next, producer) pairs; `consuming` is sorted, as inputs are visited here.
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let mut consumed = consuming.iter().peekable();
     for (c, comp) in t.components.iter().enumerate() {
         for (i, input) in comp.inputs.iter().enumerate() {
-            if consuming.contains(&(c, i)) {
-                let from = index(input.from);
-                if !used[from] {
-                    used[from] = true;
-                    queue.push_back(from);
-                }
+            while consumed.next_if(|&&at| at < (c, i)).is_some() {}
+            if consumed.next_if_eq(&&(c, i)).is_some() {
+                mark(index(input.from), &mut stack);
             }
         }
         for p in &comp.paths {
@@ -559,23 +570,32 @@ fn seals_used(
                 component: c,
                 output: p.output,
             };
-            if losing.contains(&next) {
-                let from = index(from);
-                if !used[from] {
-                    used[from] = true;
-                    queue.push_back(from);
-                }
+            if lost[index(next)] {
+                mark(index(from), &mut stack);
             } else if a.lbl(next) == a.lbl(from) {
-                rev[index(next)].push(index(from));
+                edges.push((index(next), index(from)));
             }
         }
     }
-    while let Some(port) = queue.pop_front() {
-        for &from in &rev[port] {
-            if !used[from] {
-                used[from] = true;
-                queue.push_back(from);
-            }
+    // The edges grouped by `next` (a counting sort): those of port `p` are
+    // `producers[start[p]..start[p + 1]]`.
+    let mut start = vec![0usize; ports + 1];
+    for &(next, _) in &edges {
+        start[next + 1] += 1;
+    }
+    for p in 0..ports {
+        start[p + 1] += start[p];
+    }
+    let mut fill = start.clone();
+    let mut producers = vec![0usize; edges.len()];
+    for &(next, from) in &edges {
+        producers[fill[next]] = from;
+        fill[next] += 1;
+    }
+    drop((edges, fill));
+    while let Some(port) = stack.pop() {
+        for &from in &producers[start[port]..start[port + 1]] {
+            mark(from, &mut stack);
         }
     }
     (base, used)
