@@ -16,6 +16,9 @@ pub struct FindingOptions {
     pub deny: Vec<String>,
 }
 
+/// From this many components on, findings are worked out on two cores.
+const PARALLEL_FROM: usize = 4096;
+
 /// Every finding for an analyzed and planned topology, allowed ones removed, in reporting order.
 pub fn findings(
     t: &Topology,
@@ -23,13 +26,31 @@ pub fn findings(
     plan: &Plan,
     options: &FindingOptions,
 ) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let mut derivations = Derivations::new(t, a);
-    order_sites(t, a, plan, &mut derivations, &mut out);
-    seal_sites(t, plan, &mut out);
-    inherited(t, a, plan, &mut derivations, &mut out);
-    partition_splits(t, a, &mut out);
-    seals(t, a, &plan.after, &mut out);
+    // Two independent halves, on two cores for a large topology: the findings that need the
+    // derivations of the analysis as written, and the others. Each keeps its kinds apart, so
+    // that they are put together in the same order either way.
+    let with_derivations = || {
+        let (mut order, mut inherits) = (Vec::new(), Vec::new());
+        let mut derivations = Derivations::new(t, a);
+        order_sites(t, a, plan, &mut derivations, &mut order);
+        inherited(t, a, plan, &mut derivations, &mut inherits);
+        (order, inherits)
+    };
+    let others = || {
+        let (mut barriers, mut rest) = (Vec::new(), Vec::new());
+        seal_sites(t, plan, &mut barriers);
+        partition_splits(t, a, &mut rest);
+        seals(t, a, &plan.after, &mut rest);
+        (barriers, rest)
+    };
+    let ((mut out, inherits), (barriers, rest)) = crate::parallel::both(
+        t.components.len() >= PARALLEL_FROM,
+        with_derivations,
+        others,
+    );
+    out.extend(barriers);
+    out.extend(inherits);
+    out.extend(rest);
     for problem in &plan.problems {
         // Verification failing is a bug in blazes, never in the user's file: say so loudly.
         out.push(Diagnostic::new(
