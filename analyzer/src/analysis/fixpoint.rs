@@ -741,11 +741,14 @@ pub fn solve(solver: &mut Solver<'_>) -> State {
 /// change is solved again the same way. Every SCC is so planned from final inputs, with
 /// everything upstream already coordinated. Leaves in `state` the fixpoint with every ordering in
 /// place (equal to solving from scratch with them) and returns the origins, as sorted
-/// `(component, path)` pairs.
+/// `(component, path)` pairs. `found` is told the origins as they are found, in batches, so that
+/// work on them can start before the sweep ends: all the origins of a component come in one
+/// batch.
 pub fn plan(
     solver: &mut Solver<'_>,
     state: &mut State,
     strategy: &dyn Fn(usize) -> Ordering,
+    found: &mut Found<'_>,
 ) -> Vec<(usize, usize)> {
     // The SCCs with an origin: the others keep their solution unless an input changes.
     let mut dirty = vec![false; solver.topology.components.len()];
@@ -763,6 +766,7 @@ pub fn plan(
     let plan = Plan {
         strategy,
         origins: &mut origins,
+        found,
     };
     run(solver, state, &mut dirty, Some(plan));
     origins.sort_unstable();
@@ -770,10 +774,15 @@ pub fn plan(
     origins
 }
 
+/// Told each batch of `(component, path)` origins a planning sweep finds ([`plan`]).
+pub type Found<'f> = dyn FnMut(&[(usize, usize)]) + 'f;
+
 /// What a planning sweep keeps: how to order a component, and the origins found so far.
 struct Plan<'p> {
     strategy: &'p dyn Fn(usize) -> Ordering,
     origins: &'p mut Vec<(usize, usize)>,
+    /// Told each batch of origins as it is found (see [`plan`]).
+    found: &'p mut Found<'p>,
 }
 
 impl Plan<'_> {
@@ -801,7 +810,11 @@ impl Plan<'_> {
             let u = solver.tables.sccs.slot(c);
             solver.tables.overrides[u] = Some((self.strategy)(c));
         }
-        self.origins.len() > before
+        let found = self.origins.len() > before;
+        if found {
+            (self.found)(&self.origins[before..]);
+        }
+        found
     }
 }
 

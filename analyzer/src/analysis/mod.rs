@@ -66,15 +66,17 @@ impl Analysis {
     /// that still originates an anomaly, once everything upstream of it is coordinated, ordered
     /// as `strategy` says ([`fixpoint::plan`]; only what the orderings change is solved again).
     /// Returns it, equal to [`analyze_with`] given those orderings, and the origins as sorted
-    /// `(component, path)` pairs.
+    /// `(component, path)` pairs; `found` is told them as they are found, in batches that each
+    /// hold all the origins of their components.
     pub fn coordinated(
         &self,
         topology: &Topology,
         strategy: &dyn Fn(usize) -> Ordering,
+        found: &mut fixpoint::Found<'_>,
     ) -> (Analysis, Vec<(usize, usize)>) {
         let mut solver = Solver::resume(topology, self.tables.clone());
         let mut state = self.state.clone();
-        let origins = fixpoint::plan(&mut solver, &mut state, strategy);
+        let origins = fixpoint::plan(&mut solver, &mut state, strategy, found);
         let analysis = Analysis {
             tables: solver.tables,
             state,

@@ -5,7 +5,7 @@ pub mod findings;
 
 use std::collections::BTreeSet;
 
-use crate::analysis::{Analysis, Event, Ordering, originates};
+use crate::analysis::{Analysis, Event, Ordering};
 use crate::model::{Port, Topology};
 
 /// Planning choices.
@@ -95,66 +95,72 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             Ordering::Dynamic
         }
     };
-    // Origins in the analysis as written: most stay origins of the plan, with the same paths,
-    // and seal suggestions read only the analysis as written, so theirs are traced on a second
-    // core while the plan is solved.
-    let first = Origins::of(a);
+    // Seal suggestions read only the analysis as written: each origin's are traced on a second
+    // core as soon as the sweep finds it, while the sweep goes on. The seal barriers and the
+    // verification then need the plan's analysis; after them, this core helps trace what is
+    // left.
     let chains = Chains::new(t, a);
-    let suggest = |origins: &mut dyn Iterator<Item = (usize, &[(usize, usize)])>| {
-        let mut walk = Walk::new(&chains);
-        origins
-            .map(|(c, paths)| seal_suggestions(t, a, &mut walk, c, paths))
-            .collect::<Vec<_>>()
+    let (batches, found) = std::sync::mpsc::channel::<Vec<(usize, usize)>>();
+    let found = std::sync::Mutex::new(found);
+    // The order site of a component with origins, its seal suggestions traced.
+    let order_site = |c: usize, paths: &[(usize, usize)], walk: &mut Walk<'_, '_>| Site {
+        component: c,
+        kind: SiteKind::Order {
+            strategy: strategy(c),
+            paths: paths.iter().map(|&(_, p)| p).collect(),
+            seals: seal_suggestions(t, a, walk, c, paths),
+        },
     };
-    let ((after, origins), first_seals) = crate::parallel::both(
-        true,
-        || a.coordinated(t, &strategy),
-        || suggest(&mut first.groups()),
-    );
-    let origins = Origins(origins);
-    // Each order site takes the suggestions traced for the same component and paths, if any.
-    let mut traced = first.groups().zip(first_seals).peekable();
-    let mut seals: Vec<Option<Vec<SealSuggestion>>> = Vec::new();
-    let mut missing: Vec<(usize, &[(usize, usize)])> = Vec::new();
-    for (c, paths) in origins.groups() {
-        while traced.next_if(|((k, _), _)| *k < c).is_some() {}
-        match traced.next_if(|((k, p), _)| *k == c && *p == paths) {
-            Some((_, known)) => seals.push(Some(known)),
-            None => {
-                seals.push(None);
-                missing.push((c, paths));
+    // Traces batches until the sweep is over and none is left: the order site of each
+    // component with origins.
+    let trace = || {
+        let mut walk = Walk::new(&chains);
+        let mut traced = Vec::new();
+        loop {
+            // Only a panic on the other core poisons the lock; the join passes it on.
+            let Ok(Ok(batch)) = found.lock().map(|batches| batches.recv()) else {
+                break;
+            };
+            for (c, paths) in Origins::new(batch).groups() {
+                traced.push(order_site(c, paths, &mut walk));
             }
         }
-    }
-    // The seal barriers and the verification need only the plan's analysis: on the second core,
-    // which then traces the second half of the missing suggestions while this one traces the
-    // first.
-    let half = missing.len() / 2;
-    let (mut more, (barriers, problems, second_half)) = crate::parallel::both(
+        traced
+    };
+    let ((origins, barriers, problems, after, mut traced), more) = crate::parallel::both(
         true,
-        || suggest(&mut missing[..half].iter().copied()),
-        || {
+        move || {
+            let (after, origins) = a.coordinated(t, &strategy, &mut |batch| {
+                // Tracing stops only by panicking, which the join passes on.
+                let _ = batches.send(batch.to_vec());
+            });
+            drop(batches);
+            let origins = Origins::new(origins);
             let barriers = seal_sites(t, &after, |c| origins.contains(c));
             let problems = verify(t, &after);
-            (
-                barriers,
-                problems,
-                suggest(&mut missing[half..].iter().copied()),
-            )
+            (origins, barriers, problems, after, trace())
         },
+        trace,
     );
-    more.extend(second_half);
-    let mut more = more.into_iter();
+    // A component's origins all come in one batch: one site per component, which in component
+    // order are the sites of the origins' groups.
+    traced.extend(more);
+    traced.sort_unstable_by_key(|s| s.component);
+    let mut traced = traced.into_iter().peekable();
+    let mut walk = Walk::new(&chains);
     let mut sites: Vec<Site> = origins
         .groups()
-        .zip(seals)
-        .map(|((c, paths), seals)| Site {
-            component: c,
-            kind: SiteKind::Order {
-                strategy: strategy(c),
-                paths: paths.iter().map(|&(_, p)| p).collect(),
-                seals: seals.or_else(|| more.next()).unwrap_or_default(),
-            },
+        .map(|(c, paths)| {
+            let same = |s: &Site| {
+                s.component == c
+                    && matches!(&s.kind, SiteKind::Order { paths: p, .. }
+                        if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
+            };
+            while traced.next_if(|s| s.component < c).is_some() {}
+            // Not reached: the batches hold the same origins.
+            traced
+                .next_if(same)
+                .unwrap_or_else(|| order_site(c, paths, &mut walk))
         })
         .collect();
     sites.extend(barriers);
@@ -170,19 +176,8 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
 struct Origins(Vec<(usize, usize)>);
 
 impl Origins {
-    /// The origins of an analysis at components it does not order.
-    fn of(a: &Analysis) -> Self {
-        let mut origins: Vec<(usize, usize)> = a
-            .events()
-            .filter_map(|e| match *e {
-                Event::Anomaly {
-                    component,
-                    path,
-                    rule,
-                } if originates(rule) && a.ordering(component).is_none() => Some((component, path)),
-                _ => None,
-            })
-            .collect();
+    /// Origins from `(component, path)` pairs in any order, possibly repeated.
+    fn new(mut origins: Vec<(usize, usize)>) -> Self {
         origins.sort_unstable();
         origins.dedup();
         Origins(origins)
