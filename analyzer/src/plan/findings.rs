@@ -117,23 +117,20 @@ fn order_sites(
         } else {
             "order-sensitive read"
         };
+        let written = t.annotation_text(c, first);
         let mut d = Diagnostic::new(
             codes::ORDER_SITE,
             &t.source,
             format!(
-                "`{}` needs coordination: its {kind} {} -> {} ({}) depends on input order, so `{}` is {label}",
+                "`{}` needs coordination: its {kind} {} -> {} ({written}) depends on input order, so `{}` is {label}",
                 comp.name,
                 input.name,
                 comp.outputs[path.output].name,
-                t.annotation_text(c, first),
                 t.port_name(port)
             ),
         )
         .component(&comp.name)
-        .at(
-            path.span,
-            format!("{} here, fed an unsealed stream", t.annotation_text(c, first)),
-        );
+        .at(path.span, format!("{written} here, fed an unsealed stream"));
         // The unsealed inputs that rendezvous here.
         let mut marked = BTreeSet::new();
         for &pi in paths {
@@ -231,25 +228,19 @@ fn seal_sites(t: &Topology, plan: &Plan, out: &mut Vec<Diagnostic>) {
             .iter()
             .map(|&i| format!("`{}`", comp.inputs[i].name))
             .collect();
+        let written = t.annotation_text(site.component, first);
         let mut d = Diagnostic::new(
             codes::SEAL_SITE,
             &t.source,
             format!(
-                "`{}` relies on a seal barrier on {} ({}) for its {} path",
+                "`{}` relies on a seal barrier on {} ({}) for its {written} path",
                 comp.name,
                 names.join(", "),
                 keys.join(", "),
-                t.annotation_text(site.component, first)
             ),
         )
         .component(&comp.name)
-        .at(
-            path.span,
-            format!(
-                "{} protected by the seal",
-                t.annotation_text(site.component, first)
-            ),
-        );
+        .at(path.span, format!("{written} protected by the seal"));
         for &i in inputs {
             let inp = &comp.inputs[i];
             if let Some(origin) = seal_origin(t, a, inp.from) {
