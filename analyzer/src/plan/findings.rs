@@ -26,6 +26,17 @@ pub fn findings(
     plan: &Plan,
     options: &FindingOptions,
 ) -> Vec<Diagnostic> {
+    findings_on(t, a, plan, options, t.components.len() >= PARALLEL_FROM)
+}
+
+/// [`findings`], worked out on two cores when `parallel`.
+fn findings_on(
+    t: &Topology,
+    a: &Analysis,
+    plan: &Plan,
+    options: &FindingOptions,
+    parallel: bool,
+) -> Vec<Diagnostic> {
     // Two independent halves, on two cores for a large topology: the findings that need the
     // derivations of the analysis as written, and the others. Each keeps its kinds apart, so
     // that they are put together in the same order either way.
@@ -43,11 +54,8 @@ pub fn findings(
         seals(t, a, &plan.after, &mut rest);
         (barriers, rest)
     };
-    let ((mut out, inherits), (barriers, rest)) = crate::parallel::both(
-        t.components.len() >= PARALLEL_FROM,
-        with_derivations,
-        others,
-    );
+    let ((mut out, inherits), (barriers, rest)) =
+        crate::parallel::both(parallel, with_derivations, others);
     out.extend(barriers);
     out.extend(inherits);
     out.extend(rest);
@@ -611,4 +619,57 @@ fn seals_used(
         }
     }
     (base, used)
+}
+
+#[cfg(test)]
+#[path = "../../benches/topogen/mod.rs"]
+mod topogen;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Everything a finding says, without the source it points into.
+    fn said(d: &Diagnostic) -> String {
+        format!(
+            "{} {:?} {:?} {} {:?} {:?} {:?} {:?}",
+            d.code.id,
+            d.severity,
+            d.component,
+            d.message,
+            d.primary.as_ref().map(|m| (m.span, &m.text)),
+            d.secondary
+                .iter()
+                .map(|m| (m.span, &m.text))
+                .collect::<Vec<_>>(),
+            d.help,
+            d.derivation.lines(),
+        )
+    }
+
+    #[test]
+    fn findings_on_two_cores_are_those_on_one() {
+        let t = crate::load::load_str("layered.yaml", &topogen::generate(6_000)).unwrap();
+        assert!(t.components.len() >= PARALLEL_FROM);
+        let a = crate::analysis::analyze(&t);
+        let plan = super::super::plan(&t, &a, super::super::Options::default());
+        let options = FindingOptions::default();
+        let one: Vec<String> = findings_on(&t, &a, &plan, &options, false)
+            .iter()
+            .map(said)
+            .collect();
+        let two: Vec<String> = findings(&t, &a, &plan, &options).iter().map(said).collect();
+        // Each half's kinds are there: order sites and inherited labels on one side, seal
+        // barriers and seal findings on the other.
+        for code in ["BLZ001", "BLZ002", "BLZ003", "BLZ005"] {
+            assert!(
+                one.iter().any(|d| d.starts_with(code)),
+                "no {code} among {} findings",
+                one.len()
+            );
+        }
+        assert_eq!(one, two);
+    }
 }
