@@ -386,9 +386,14 @@ impl Topology {
             .text
             .get(p.span.offset()..p.span.end())
             .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''));
+        // Most labels are written in canonical form: then the written text is the canonical
+        // one (printing and parsing round-trip), and parsing it again to compare is not needed.
+        let canonical = p.annotation.to_string();
         match written {
-            Some(w) if Annotation::parse(w).as_ref() == Ok(&p.annotation) => w.to_string(),
-            _ => p.annotation.to_string(),
+            Some(w) if w != canonical && Annotation::parse(w).as_ref() == Ok(&p.annotation) => {
+                w.to_string()
+            }
+            _ => canonical,
         }
     }
 
