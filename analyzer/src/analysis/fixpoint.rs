@@ -753,13 +753,8 @@ pub fn plan(
     // The SCCs with an origin: the others keep their solution unless an input changes.
     let mut dirty = vec![false; solver.topology.components.len()];
     for e in state.events.iter().chain(&state.loop_events) {
-        if let Event::Anomaly {
-            component, rule, ..
-        } = *e
-            && originates(rule)
-        {
-            let u = solver.tables.sccs.slot(component);
-            dirty[u] |= solver.tables.overrides[u].is_none();
+        if let Some((component, _)) = new_origin(solver, e) {
+            dirty[solver.tables.sccs.slot(component)] = true;
         }
     }
     let mut origins = Vec::new();
@@ -772,6 +767,23 @@ pub fn plan(
     origins.sort_unstable();
     origins.dedup();
     origins
+}
+
+/// The `(component, path)` where `e` originates an anomaly (rule 1, 1′, 2 or 4), when that
+/// component is not ordered yet.
+fn new_origin(solver: &Solver<'_>, e: &Event) -> Option<(usize, usize)> {
+    match *e {
+        Event::Anomaly {
+            component,
+            path,
+            rule,
+        } if originates(rule)
+            && solver.tables.overrides[solver.tables.sccs.slot(component)].is_none() =>
+        {
+            Some((component, path))
+        }
+        _ => None,
+    }
 }
 
 /// Told each batch of `(component, path)` origins a planning sweep finds ([`plan`]).
@@ -794,18 +806,8 @@ impl Plan<'_> {
         events: impl IntoIterator<Item = &'e Event>,
     ) -> bool {
         let before = self.origins.len();
-        for e in events {
-            if let Event::Anomaly {
-                component,
-                path,
-                rule,
-            } = *e
-                && originates(rule)
-                && solver.tables.overrides[solver.tables.sccs.slot(component)].is_none()
-            {
-                self.origins.push((component, path));
-            }
-        }
+        self.origins
+            .extend(events.into_iter().filter_map(|e| new_origin(solver, e)));
         for &(c, _) in &self.origins[before..] {
             let u = solver.tables.sccs.slot(c);
             solver.tables.overrides[u] = Some((self.strategy)(c));

@@ -483,8 +483,8 @@ fn seals(t: &Topology, a: &Analysis, after: &Analysis, out: &mut Vec<Diagnostic>
 }
 
 /// Where an analysis consumes seals: the inputs `(component, input)` on which some path
-/// consumes or waits for a seal (sorted, each once), and the outputs where a seal is dropped. With `lost`, each
-/// dropped seal is also reported there (once, as lost).
+/// consumes or waits for a seal (sorted, each once), and the outputs where a seal is dropped.
+/// With `lost`, each dropped seal is also reported there (once, as lost).
 fn consumption(
     t: &Topology,
     a: &Analysis,
