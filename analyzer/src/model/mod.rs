@@ -194,12 +194,13 @@ impl SourceFile {
 /// carriage return and line feed, or a carriage return alone (as miette also counts them, so
 /// that human and JSON output give the same line numbers).
 fn line_starts(text: &str) -> Vec<usize> {
+    // A large file has millions of lines: found with a vectorised search for the two bytes.
     let b = text.as_bytes();
     std::iter::once(0)
         .chain(
-            text.match_indices(['\n', '\r'])
-                .filter(|&(i, _)| b[i] == b'\n' || lone_cr(b, i))
-                .map(|(i, _)| i + 1),
+            memchr::memchr2_iter(b'\n', b'\r', b)
+                .filter(|&i| b[i] == b'\n' || lone_cr(b, i))
+                .map(|i| i + 1),
         )
         .collect()
 }
