@@ -2,7 +2,6 @@
 //! error as a located [`Diagnostic`].
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -148,7 +147,9 @@ fn load_streamed(
             returned: &std::sync::mpsc::Receiver<Vec<Entry<'t>>>,
             prefix: Option<&[(Node<'t>, Node<'t>)]>,
             pending: &mut Vec<Entry<'t>>,
+            registry: &mut Registry,
         ) {
+            registry.register_all(pending);
             // Free the batches built meanwhile (all but the last, which `last` drops on the way),
             // and reuse the last one's room for the next.
             let next = returned.try_iter().last().map_or_else(
@@ -163,10 +164,16 @@ fn load_streamed(
             let _ = tx.send(batch);
         }
         let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
-            let registered = registry.register(&k);
-            pending.push((k, v, registered));
+            // Registered a batch at a time, when the batch is sent.
+            pending.push((k, v, Registered::Invalid));
             if pending.len() == BATCH {
-                send(&tx, &returned, first.then_some(prefix), &mut pending);
+                send(
+                    &tx,
+                    &returned,
+                    first.then_some(prefix),
+                    &mut pending,
+                    &mut registry,
+                );
                 first = false;
             }
         });
@@ -182,6 +189,7 @@ fn load_streamed(
                 &returned,
                 first.then_some(prefix.unwrap_or_default()),
                 &mut pending,
+                &mut registry,
             );
         }
         drop(tx);
@@ -232,8 +240,28 @@ struct Ctx {
     /// Annotations already parsed, by their text: the many components written with the same
     /// label share one. Both caches are looked up once per component or output: Fx-hashed.
     labels: rustc_hash::FxHashMap<String, Arc<Annotation>>,
-    /// Declared field lists, shared the same way.
-    field_lists: rustc_hash::FxHashSet<Arc<[String]>>,
+    /// Declared field lists, shared the same way, by their [`list_key`].
+    field_lists: rustc_hash::FxHashMap<String, Arc<[String]>>,
+    /// Seal keys, by the [`list_key`] of their names as written.
+    seal_keys: rustc_hash::FxHashMap<String, SealKey>,
+    /// Room for building a [`list_key`], reused.
+    scratch: String,
+}
+
+/// Field names borrowed from the tree; most lists fit in place.
+type FieldNames<'n> = smallvec::SmallVec<[&'n str; 8]>;
+
+/// `names` joined into one text in `scratch`, a key telling lists apart: field names hold no
+/// line break (see [`is_field_name`]).
+fn list_key<'s>(scratch: &'s mut String, names: &[&str]) -> &'s str {
+    scratch.clear();
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            scratch.push('\n');
+        }
+        scratch.push_str(n);
+    }
+    scratch
 }
 
 /// A component as written, before references are resolved.
@@ -325,6 +353,17 @@ impl Registry {
                 self.entries += 1;
                 Registered::New(entry)
             }
+        }
+    }
+
+    /// Registers the keys of a batch of entries, in order. The table is far larger than the
+    /// caches in a large file, so the slots of the whole batch are read first, together: each
+    /// registration then finds its slot cached instead of waiting for memory on its own.
+    fn register_all(&mut self, entries: &mut [(Node<'_>, Node<'_>, Registered)]) {
+        self.table
+            .warm(entries.iter().filter_map(|(k, _, _)| k.as_str()));
+        for (k, _, registered) in entries {
+            *registered = self.register(k);
         }
     }
 
@@ -589,7 +628,9 @@ impl Ctx {
             rust,
             rust_refs: Vec::new(),
             labels: rustc_hash::FxHashMap::default(),
-            field_lists: rustc_hash::FxHashSet::default(),
+            field_lists: rustc_hash::FxHashMap::default(),
+            seal_keys: rustc_hash::FxHashMap::default(),
+            scratch: String::new(),
         }
     }
 
@@ -697,35 +738,61 @@ impl Ctx {
         text
     }
 
-    /// The one shared copy of a declared field list.
-    fn shared_fields(&mut self, fields: Vec<String>) -> Arc<[String]> {
-        if let Some(f) = self.field_lists.get(fields.as_slice()) {
+    /// The one shared copy of a declared field list, found by its names: the many outputs
+    /// declared with the same fields share one, and only the first of them allocates it.
+    fn shared_fields(&mut self, names: &[&str]) -> Arc<[String]> {
+        let key = list_key(&mut self.scratch, names);
+        if let Some(f) = self.field_lists.get(key) {
             return Arc::clone(f);
         }
-        let f: Arc<[String]> = fields.into();
-        self.field_lists.insert(Arc::clone(&f));
+        let f: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.field_lists.insert(key.to_owned(), Arc::clone(&f));
         f
     }
 
-    /// A list of distinct field names (also accepts a single name).
+    /// A seal key over `names`, shared the way [`Ctx::shared_fields`] shares field lists.
+    fn seal_key(&mut self, names: &[&str]) -> SealKey {
+        let key = list_key(&mut self.scratch, names);
+        if let Some(k) = self.seal_keys.get(key) {
+            return k.clone();
+        }
+        let k = SealKey::new(names.iter().copied());
+        self.seal_keys.insert(key.to_owned(), k.clone());
+        k
+    }
+
+    /// A list of distinct field names (also accepts a single name), owned.
     fn field_list(&mut self, node: &Node, what: &str) -> Option<Vec<String>> {
-        let items: Vec<&Node> = match &node.value {
-            Value::Seq(items) => items.iter().collect(),
-            Value::Str(_) => vec![node],
-            Value::Null => Vec::new(),
+        let names = self.field_names(node, what)?;
+        Some(names.iter().map(|n| (*n).to_owned()).collect())
+    }
+
+    /// A list of distinct field names (also accepts a single name), borrowed from the tree:
+    /// validating one allocates nothing unless it is long, and a large topology declares
+    /// a list on most of its outputs.
+    fn field_names<'n>(&mut self, node: &'n Node<'_>, what: &str) -> Option<FieldNames<'n>> {
+        let items = match &node.value {
+            Value::Seq(items) => items.as_slice(),
+            Value::Str(_) => std::slice::from_ref(node),
+            Value::Null => &[],
             _ => {
                 self.invalid(node, &format!("a list of field names for {what}"));
                 return None;
             }
         };
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
+        let mut out = FieldNames::new();
+        // Past a few names, duplicates are looked up in a set rather than the list.
+        let mut seen: Option<rustc_hash::FxHashSet<&str>> = None;
         let mut ok = true;
         for item in items {
             let Some(name) = item.as_str() else {
                 self.invalid(item, "a field name");
                 ok = false;
                 continue;
+            };
+            let twice = match &mut seen {
+                Some(seen) => !seen.insert(name),
+                None => out.contains(&name),
             };
             if !is_field_name(name) {
                 self.error(
@@ -735,7 +802,7 @@ impl Ctx {
                 )
                 .help = Some("field names start with a letter or `_`".into());
                 ok = false;
-            } else if !seen.insert(name.to_string()) {
+            } else if twice {
                 self.error(
                     codes::BAD_GATE,
                     item.span,
@@ -743,7 +810,10 @@ impl Ctx {
                 );
                 ok = false;
             } else {
-                out.push(name.to_string());
+                out.push(name);
+                if seen.is_none() && out.len() == out.inline_size() {
+                    seen = Some(out.iter().copied().collect());
+                }
             }
         }
         ok.then_some(out)
@@ -1240,12 +1310,12 @@ impl Ctx {
             let entries = self.mapping(v, OUTPUT_KEYS, &what).unwrap_or_default();
             let fields = entries
                 .get("fields")
-                .and_then(|f| self.field_list(f, "`fields`"));
+                .and_then(|f| self.field_names(f, "`fields`"));
             let seal = entries.get("seal").and_then(|s| {
-                let key = self.field_list(s, "a seal key")?;
+                let key = self.field_names(s, "a seal key")?;
                 if let Some(fields) = &fields {
                     for (i, k) in key.iter().enumerate() {
-                        if !fields.contains(k) && !implicit.contains(k) {
+                        if !fields.contains(k) && !implicit.iter().any(|f| f == k) {
                             let span = match &s.value {
                                 Value::Seq(items) => items.get(i).map_or(s.span, |n| n.span),
                                 _ => s.span,
@@ -1255,25 +1325,20 @@ impl Ctx {
                                 span,
                                 format!("seal key `{k}` is not a field of `{}.{name}`", c.name),
                             );
-                            d.help = Some(
-                                match suggest(
-                                    k,
-                                    &fields.iter().map(String::as_str).collect::<Vec<_>>(),
-                                ) {
-                                    Some(f) => format!("did you mean `{f}`?"),
-                                    None => format!("declared fields: {}", fields.join(", ")),
-                                },
-                            );
+                            d.help = Some(match suggest(k, fields) {
+                                Some(f) => format!("did you mean `{f}`?"),
+                                None => format!("declared fields: {}", fields.join(", ")),
+                            });
                             return None;
                         }
                     }
                 }
-                Some((SealKey::new(key), s.span))
+                Some((self.seal_key(&key), s.span))
             });
             if let Some(d) = entries.get("description") {
                 self.string(d, "a description");
             }
-            let fields = fields.map(|f| self.shared_fields(f));
+            let fields = fields.map(|f| self.shared_fields(&f));
             outs.push(Output {
                 name,
                 span: k.span,
@@ -1868,6 +1933,56 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn a_field_listed_twice_is_reported_where_it_repeats_in_short_and_long_lists() {
+        // Past the names kept in place, repeats are found through a set: one repeat of a name
+        // from before the switch, and one of a name from after it.
+        let many: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        let text = format!(
+            "components:\n  a: {{ outputs: {{ out: {{ fields: [x, z, x] }} }} }}\n  \
+             b: {{ outputs: {{ out: {{ fields: [{}, f3, f17], seal: [g, g] }} }} }}\n",
+            many.join(", ")
+        );
+        let diags = load_str("t.yaml", &text).unwrap_err();
+        let repeats: Vec<(&str, usize)> = diags
+            .iter()
+            .filter(|d| d.message.contains("listed twice"))
+            .map(|d| {
+                let span = d.primary.as_ref().unwrap().span;
+                (&text[span.offset()..span.end()], span.offset())
+            })
+            .collect();
+        let last = |name: &str| text.rfind(&format!(" {name}")).unwrap() + 1;
+        assert_eq!(
+            repeats,
+            [
+                ("x", last("x")),
+                ("f3", last("f3")),
+                ("f17", last("f17")),
+                ("g", last("g"))
+            ]
+        );
+    }
+
+    #[test]
+    fn outputs_declaring_the_same_fields_share_one_list_in_the_written_order() {
+        let t = load_str(
+            "t.yaml",
+            "components:\n  a: { outputs: { out: { fields: [id, ts], seal: [id] } } }\n  \
+             b: { outputs: { out: { fields: [id, ts], seal: [id] } } }\n  \
+             c: { outputs: { out: { fields: [ts, id], seal: [ts, id] } } }\n",
+        )
+        .unwrap();
+        let fields = |i: usize| t.components[i].outputs[0].fields.clone().unwrap();
+        let seal = |i: usize| t.components[i].outputs[0].seal.clone().unwrap().0;
+        assert!(Arc::ptr_eq(&fields(0), &fields(1)));
+        assert!(!Arc::ptr_eq(&fields(0), &fields(2)));
+        assert_eq!(*fields(0), ["id".to_string(), "ts".to_string()]);
+        assert_eq!(*fields(2), ["ts".to_string(), "id".to_string()]);
+        assert_eq!(seal(1), SealKey::new(["id"]));
+        assert_eq!(seal(2), SealKey::new(["id", "ts"]));
+    }
 
     #[test]
     fn name_prefixes_sort_as_the_names_do() {
