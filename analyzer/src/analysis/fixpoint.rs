@@ -286,6 +286,12 @@ impl ByComponent {
 }
 
 impl Fixed {
+    /// Whether component `c` acts replicated ([`crate::model::Component::acts_replicated`]),
+    /// from a table of a byte per component rather than the component's inputs.
+    pub fn acts_replicated(&self, c: usize) -> bool {
+        self.flags[self.sccs.slot(c)] & REPLICATED != 0
+    }
+
     /// The index of a port among all ports.
     pub fn port_index(&self, p: Port) -> usize {
         self.port_base[p.component] as usize + p.output

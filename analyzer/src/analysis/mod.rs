@@ -57,6 +57,13 @@ pub fn naive(
 }
 
 impl Analysis {
+    /// Whether component `c` acts replicated, as [`crate::model::Component::acts_replicated`]
+    /// says, read from the analysis's tables: the plan asks for each of hundreds of thousands
+    /// of components, where reading each one's inputs would wait for memory.
+    pub fn acts_replicated(&self, c: usize) -> bool {
+        self.tables.acts_replicated(c)
+    }
+
     /// The index of a port among all ports, component by component.
     pub fn port_index(&self, p: Port) -> usize {
         self.tables.port_index(p)
@@ -453,4 +460,36 @@ impl<'a> Derivations<'a> {
 /// True for rules that originate an anomaly (as opposed to inheriting one): 1, 1′, 2 and 4.
 pub fn originates(rule: Rule) -> bool {
     matches!(rule, Rule::R1 | Rule::R1Seal | Rule::R2 | Rule::R4)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn the_tables_say_which_components_act_replicated_as_the_components_do() {
+        let t = crate::load::load_str(
+            "t.yaml",
+            "components:\n  src: {}\n  \
+             plain: { inputs: [src], label: CW }\n  \
+             declared: { inputs: [src], label: CW, replicated: true }\n  \
+             fed_all: { inputs: { a: { from: src, grouping: all } }, label: CW, parallelism: 2 }\n  \
+             alone: { inputs: { a: { from: src, grouping: all } }, label: CW }\n",
+        )
+        .unwrap();
+        let a = super::analyze(&t);
+        let replicated: Vec<&str> = (0..t.components.len())
+            .filter(|&c| a.acts_replicated(c))
+            .map(|c| t.components[c].name.as_str())
+            .collect();
+        assert_eq!(replicated, ["declared", "fed_all"]);
+        for (c, comp) in t.components.iter().enumerate() {
+            assert_eq!(
+                a.acts_replicated(c),
+                comp.acts_replicated(),
+                "{}",
+                comp.name
+            );
+        }
+    }
 }

@@ -89,7 +89,7 @@ impl Plan {
 /// gets no site of its own; seal barriers are where the plan's analysis consumes seals.
 pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let strategy = |c: usize| {
-        if options.deterministic || !t.components[c].acts_replicated() {
+        if options.deterministic || !a.acts_replicated(c) {
             Ordering::Deterministic
         } else {
             Ordering::Dynamic
