@@ -105,8 +105,8 @@ fn load_streamed(
     // The parser runs here and hands entries over in batches; the components are built on a
     // second thread, in the same order, so the two overlap. The first batch carries the root
     // entries before `components` (for `implicit` and `fds`).
-    // Component names are registered here too, as they are parsed: the parser's thread has
-    // time to spare, and the builder's does not.
+    // Component names are registered here too, a batch at a time as the batches are sent: the
+    // builder's thread has more to do per entry than the parser's.
     type Entry<'t> = (Node<'t>, Node<'t>, Registered);
     type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<Entry<'t>>);
     const BATCH: usize = 1024;
@@ -1466,7 +1466,7 @@ impl Ctx {
     }
 
     fn grouping(&mut self, node: &Node) -> Option<Grouping> {
-        let text = self.string(node, "a grouping")?;
+        let text = self.text(node, "a grouping")?;
         let trimmed = text.trim();
         let (word, args) = match trimmed.find('(') {
             Some(i) if trimmed.ends_with(')') => (
