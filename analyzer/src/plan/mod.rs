@@ -146,27 +146,34 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     // order are the sites of the origins' groups.
     traced.extend(more);
     traced.sort_unstable_by_key(|s| s.component);
-    let mut traced = traced.into_iter().peekable();
-    let mut walk = Walk::new(&chains);
-    let mut untraced = 0;
-    let mut sites: Vec<Site> = origins
-        .groups()
-        .map(|(c, paths)| {
-            let same = |s: &Site| {
-                s.component == c
-                    && matches!(&s.kind, SiteKind::Order { paths: p, .. }
-                        if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
-            };
-            while traced.next_if(|s| s.component < c).is_some() {}
-            // The batches hold every origin, in the same groups; tracing one here is a fallback
-            // that debug builds rule out.
-            traced.next_if(same).unwrap_or_else(|| {
-                untraced += 1;
-                order_site(c, paths, &mut walk)
+    let same = |s: &Site, c: usize, paths: &[(usize, usize)]| {
+        s.component == c
+            && matches!(&s.kind, SiteKind::Order { paths: p, .. }
+                if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
+    };
+    let complete = traced.len() == origins.groups().count()
+        && traced
+            .iter()
+            .zip(origins.groups())
+            .all(|(s, (c, paths))| same(s, c, paths));
+    // The batches hold every origin, in the same groups; tracing here is a fallback that debug
+    // builds rule out.
+    debug_assert!(complete, "the batches hold every origin");
+    let mut sites = if complete {
+        traced
+    } else {
+        let mut traced = traced.into_iter().peekable();
+        let mut walk = Walk::new(&chains);
+        origins
+            .groups()
+            .map(|(c, paths)| {
+                while traced.next_if(|s| s.component < c).is_some() {}
+                traced
+                    .next_if(|s| same(s, c, paths))
+                    .unwrap_or_else(|| order_site(c, paths, &mut walk))
             })
-        })
-        .collect();
-    debug_assert_eq!(untraced, 0, "the batches hold every origin");
+            .collect()
+    };
     sites.extend(barriers);
     Plan {
         sites,
