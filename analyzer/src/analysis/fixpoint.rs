@@ -1152,26 +1152,22 @@ impl Sccs {
         const DONE: u32 = 1 << 31;
         let n = topo.components.len();
         // Consumers of each component, in compressed form: those of `v` are
-        // `adj[off[v]..off[v + 1]]`, in component and input order.
-        let mut off = vec![0u32; n + 1];
+        // `adj[off[v]..off[v + 1]]`, in component and input order. They are copied from the
+        // outputs' consumer lists (which the loader sorts), reading the components front to
+        // back; a component with several outputs has its lists merged.
+        let mut off = Vec::with_capacity(n + 1);
+        let mut adj: Vec<u32> = Vec::new();
+        off.push(0u32);
         for c in &topo.components {
-            for i in &c.inputs {
-                off[i.from.component + 1] += 1;
+            let start = adj.len();
+            for o in &c.outputs {
+                adj.extend(o.consumers.iter().map(|&(consumer, _)| small(consumer)));
             }
-        }
-        for v in 0..n {
-            off[v + 1] += off[v];
-        }
-        let mut fill = off.clone();
-        let mut adj = vec![0u32; off[n] as usize];
-        for (ci, c) in topo.components.iter().enumerate() {
-            for i in &c.inputs {
-                let at = &mut fill[i.from.component];
-                adj[*at as usize] = small(ci);
-                *at += 1;
+            if c.outputs.len() > 1 {
+                adj[start..].sort_unstable();
             }
+            off.push(small(adj.len()));
         }
-        drop(fill);
         // Whether each vertex feeds itself, found while its edges are read in order.
         let self_loop = |v: usize| adj[off[v] as usize..off[v + 1] as usize].contains(&small(v));
         // By completion number: whether the SCC is a loop.
