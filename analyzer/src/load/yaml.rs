@@ -240,20 +240,26 @@ struct Ctx {
     /// Annotations already parsed, by their text: the many components written with the same
     /// label share one. Both caches are looked up once per component or output: Fx-hashed.
     labels: rustc_hash::FxHashMap<String, Arc<Annotation>>,
-    /// Declared field lists, shared the same way, by their [`list_key`].
+    /// Declared field lists, shared the same way (see [`shared`]).
     field_lists: rustc_hash::FxHashMap<String, Arc<[String]>>,
-    /// Seal keys, by the [`list_key`] of their names as written.
+    /// Seal keys, by their names as written (see [`shared`]).
     seal_keys: rustc_hash::FxHashMap<String, SealKey>,
-    /// Room for building a [`list_key`], reused.
+    /// Room for building the keys of those two, reused.
     scratch: String,
 }
 
 /// Field names borrowed from the tree; most lists fit in place.
 type FieldNames<'n> = smallvec::SmallVec<[&'n str; 8]>;
 
-/// `names` joined into one text in `scratch`, a key telling lists apart: field names hold no
-/// line break (see [`is_field_name`]).
-fn list_key<'s>(scratch: &'s mut String, names: &[&str]) -> &'s str {
+/// The value `cache` keeps for the list `names`, made by `make` the first time. The key is the
+/// names joined by line breaks (field names hold none, see [`is_field_name`]), built in
+/// `scratch`: looking a list up allocates nothing.
+fn shared<T: Clone>(
+    cache: &mut rustc_hash::FxHashMap<String, T>,
+    scratch: &mut String,
+    names: &[&str],
+    make: impl FnOnce() -> T,
+) -> T {
     scratch.clear();
     for (i, n) in names.iter().enumerate() {
         if i > 0 {
@@ -261,7 +267,12 @@ fn list_key<'s>(scratch: &'s mut String, names: &[&str]) -> &'s str {
         }
         scratch.push_str(n);
     }
-    scratch
+    if let Some(v) = cache.get(scratch.as_str()) {
+        return v.clone();
+    }
+    let v = make();
+    cache.insert(scratch.clone(), v.clone());
+    v
 }
 
 /// A component as written, before references are resolved.
@@ -741,24 +752,16 @@ impl Ctx {
     /// The one shared copy of a declared field list, found by its names: the many outputs
     /// declared with the same fields share one, and only the first of them allocates it.
     fn shared_fields(&mut self, names: &[&str]) -> Arc<[String]> {
-        let key = list_key(&mut self.scratch, names);
-        if let Some(f) = self.field_lists.get(key) {
-            return Arc::clone(f);
-        }
-        let f: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
-        self.field_lists.insert(key.to_owned(), Arc::clone(&f));
-        f
+        shared(&mut self.field_lists, &mut self.scratch, names, || {
+            names.iter().map(|n| (*n).to_owned()).collect()
+        })
     }
 
     /// A seal key over `names`, shared the way [`Ctx::shared_fields`] shares field lists.
     fn seal_key(&mut self, names: &[&str]) -> SealKey {
-        let key = list_key(&mut self.scratch, names);
-        if let Some(k) = self.seal_keys.get(key) {
-            return k.clone();
-        }
-        let k = SealKey::new(names.iter().copied());
-        self.seal_keys.insert(key.to_owned(), k.clone());
-        k
+        shared(&mut self.seal_keys, &mut self.scratch, names, || {
+            SealKey::new(names.iter().copied())
+        })
     }
 
     /// A list of distinct field names (also accepts a single name), owned.
