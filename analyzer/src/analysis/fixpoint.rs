@@ -454,39 +454,49 @@ impl<'t> Solver<'t> {
     ) -> Self {
         let n = topology.components.len();
         let mut interner = Interner::new(topology);
+        // Each component's first port, and the sizes of the tables, from the components alone
+        // (each input is one consumer of an output): the one pass below that reads their
+        // outputs, paths and inputs then fills the tables in place.
         let mut base = Vec::with_capacity(n + 1);
-        let mut declared = Vec::with_capacity(n);
-        // Counted on the way, to allocate the path and consumer tables once.
-        let (mut path_count, mut consumer_count) = (0, 0);
+        let (mut port_count, mut path_count, mut consumer_count) = (0, 0, 0);
         for c in &topology.components {
-            base.push(declared.len());
-            for o in &c.outputs {
-                declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
-                consumer_count += o.consumers.len();
-            }
+            base.push(port_count);
+            port_count += c.outputs.len();
             path_count += c.paths.len();
+            consumer_count += c.inputs.len();
         }
-        base.push(declared.len());
+        base.push(port_count);
+        let mut declared = Vec::with_capacity(port_count);
         // Few distinct annotations are written, each shared by many paths (the loader gives
-        // equal labels one `Arc`): intern each one's gate once, found by its address.
-        let mut interned: rustc_hash::FxHashMap<*const Annotation, Option<SetId>> =
+        // equal labels one `Arc`): each one's gate is interned once, found by its address. The
+        // gates are interned after the seal keys, in the order the annotations first appear,
+        // so paths first hold their annotation's number in `written`.
+        let mut numbers: rustc_hash::FxHashMap<*const Annotation, SetId> =
             rustc_hash::FxHashMap::default();
+        let mut written: Vec<&Annotation> = Vec::new();
         let mut path_start = Vec::with_capacity(n + 1);
         let mut paths = Vec::with_capacity(path_count);
         let mut flags = Vec::with_capacity(n);
         let mut consumer_start = Vec::with_capacity(n + 1);
         let mut consumers = Vec::with_capacity(consumer_count);
         for c in &topology.components {
+            for o in &c.outputs {
+                declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
+            }
             path_start.push(small(paths.len()));
             for p in &c.paths {
                 let from = c.inputs[p.input].from;
+                let number = *numbers
+                    .entry(Arc::as_ptr(&p.annotation))
+                    .or_insert_with(|| {
+                        written.push(&p.annotation);
+                        small(written.len() - 1)
+                    });
                 paths.push(FlatPath {
                     from: small(base[from.component] + from.output),
                     output: small(p.output),
                     kind: Kind::of(&p.annotation),
-                    gate: *interned
-                        .entry(Arc::as_ptr(&p.annotation))
-                        .or_insert_with(|| p.annotation.gate().and_then(|g| interner.gate(g))),
+                    gate: Some(number),
                 });
             }
             flags.push(
@@ -505,6 +515,13 @@ impl<'t> Solver<'t> {
         }
         path_start.push(small(paths.len()));
         consumer_start.push(small(consumers.len()));
+        let gates: Vec<Option<SetId>> = written
+            .iter()
+            .map(|a| a.gate().and_then(|g| interner.gate(g)))
+            .collect();
+        for p in &mut paths {
+            p.gate = p.gate.and_then(|number| gates[number as usize]);
+        }
         let by_component = ByComponent {
             base,
             declared,
