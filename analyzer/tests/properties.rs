@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use blazes::annotations::Label;
 use blazes::model::Port;
-use blazes::plan::SiteKind;
+use blazes::plan::{SealSuggestion, SiteKind};
 use blazes::{CheckOptions, Report};
 use proptest::prelude::*;
 
@@ -408,6 +408,12 @@ proptest! {
     }
 
     #[test]
+    fn seal_suggestions_match_a_step_by_step_walk(t in topo(), deterministic in any::<bool>()) {
+        let (_, r) = planned(&t, deterministic);
+        assert_seals_match_reference(&r);
+    }
+
+    #[test]
     fn the_plan_always_verifies(t in topo(), deterministic in any::<bool>()) {
         let (yaml, r) = planned(&t, deterministic);
         prop_assert!(r.plan.verified(), "{:?}\n{}", r.plan.problems, yaml);
@@ -526,6 +532,94 @@ mod topogen;
 /// The plan solves again only what its orderings change, starting from the analysis as
 /// written; its final analysis must be the analysis from scratch with every ordering in place:
 /// labels, reasons and events.
+/// The seals that would make an order site at component `c` (its origin paths `paths`) a seal
+/// site, traced up the chains of passed-on labels one port at a time, through the public API:
+/// the plan's walks skip the ports where nothing can happen, and must find the same.
+fn reference_seals(r: &Report, c: usize, paths: &[usize]) -> Vec<SealSuggestion> {
+    use blazes::annotations::Gate;
+    let (t, a) = (&r.topology, &r.analysis);
+    let comp = &t.components[c];
+    let mut out: Vec<SealSuggestion> = Vec::new();
+    for &pi in paths {
+        let path = &comp.paths[pi];
+        let Some(Gate::Fields(gate)) = path.annotation.gate() else {
+            continue;
+        };
+        // The streams to seal: the write's own input, or the writes not protecting a read.
+        let inputs: Vec<(usize, Option<&BTreeSet<String>>)> = if path.annotation.is_write() {
+            vec![(path.input, None)]
+        } else {
+            a.unprotecting_writes(t, c, pi)
+                .into_iter()
+                .filter_map(|w| match comp.paths[w].annotation.gate() {
+                    None => Some((comp.paths[w].input, None)),
+                    Some(Gate::Fields(f)) if !f.is_empty() => Some((comp.paths[w].input, Some(f))),
+                    Some(_) => None,
+                })
+                .collect()
+        };
+        for (input, own) in inputs {
+            let mut fields: Vec<&String> = gate
+                .iter()
+                .filter(|f| own.is_none_or(|o| o.contains(*f)))
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
+            let mut port = comp.inputs[input].from;
+            let mut seen = BTreeSet::new();
+            loop {
+                if let Some(declared) = &t.components[port.component].outputs[port.output].fields {
+                    fields.retain(|f| declared.contains(f) || t.implicit.contains(f));
+                }
+                match a.passed_from(port) {
+                    Some(next)
+                        if seen.insert(port) && next.component != c && !fields.is_empty() =>
+                    {
+                        port = next;
+                    }
+                    _ => break,
+                }
+            }
+            if !out.iter().any(|s| s.port == port) {
+                out.push(SealSuggestion {
+                    port,
+                    fields: fields.into_iter().cloned().collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that every order site's seal suggestions are those of [`reference_seals`]; returns
+/// how many suggestions there were.
+fn assert_seals_match_reference(r: &Report) -> usize {
+    let mut count = 0;
+    for site in &r.plan.sites {
+        if let SiteKind::Order { paths, seals, .. } = &site.kind {
+            let expected = reference_seals(r, site.component, paths);
+            assert_eq!(
+                seals, &expected,
+                "seals of {}",
+                r.topology.components[site.component].name
+            );
+            count += seals.len();
+        }
+    }
+    count
+}
+
+#[test]
+fn seal_suggestions_on_layered_topologies_match_a_step_by_step_walk() {
+    // Long chains of passed-on labels, fields declared along them, and loops.
+    for n in [1_000, 6_000] {
+        let r = check(&topogen::generate(n));
+        let count = assert_seals_match_reference(&r);
+        assert!(count > n / 10, "{count} seal suggestions at {n}");
+    }
+}
+
 fn assert_plan_matches_fresh_analysis(yaml: &str, deterministic: bool) {
     let options = CheckOptions {
         plan: blazes::plan::Options { deterministic },

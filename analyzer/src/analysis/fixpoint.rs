@@ -311,6 +311,15 @@ impl Fixed {
         }
     }
 
+    /// The ports of the components in loops (strongly connected components with several
+    /// members, or one that feeds itself), as ranges of port indices, one per loop.
+    pub fn loop_ports(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        (0..self.sccs.len()).filter(|&s| self.cyclic[s]).map(|s| {
+            let members = self.sccs.members(s);
+            self.base[members.start]..self.base[members.end]
+        })
+    }
+
     /// Every port index, component by component (the order of ports in the topology).
     pub fn ports_in_component_order(&self) -> impl Iterator<Item = usize> + '_ {
         self.sccs

@@ -178,6 +178,13 @@ impl Analysis {
         self.tables.port_component(index)
     }
 
+    /// The ports of the components in loops, as ranges of port indices (see
+    /// [`Analysis::port_index`]), one per loop. Ports are numbered in topological order
+    /// outside loops: every other port comes after the ports its component reads.
+    pub fn loop_ports(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.tables.loop_ports()
+    }
+
     /// The port with index `index` (see [`Analysis::port_index`]).
     pub fn port_at(&self, index: usize) -> Port {
         self.tables.port_at(index)

@@ -96,10 +96,11 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         }
     };
     // Seal suggestions read only the analysis as written: each origin's are traced on a second
-    // core as soon as the sweep finds it, while the sweep goes on. The seal barriers and the
-    // verification then need the plan's analysis; after them, this core helps trace what is
-    // left.
-    let chains = Chains::new(t, a);
+    // core as soon as the sweep finds it, while the sweep goes on (that core first lays out
+    // the chains the walks read). The seal barriers and the verification then need the plan's
+    // analysis; after them, this core helps trace what is left.
+    let laid_out = std::sync::OnceLock::new();
+    let chains = || laid_out.get_or_init(|| Chains::new(t, a));
     let (batches, found) = std::sync::mpsc::channel::<Vec<(usize, usize)>>();
     let found = std::sync::Mutex::new(found);
     // The order site of a component with origins, its seal suggestions traced.
@@ -112,9 +113,9 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         },
     };
     // Traces batches until the sweep is over and none is left: the order site of each
-    // component with origins.
+    // component with origins, in component order.
     let trace = || {
-        let mut walk = Walk::new(&chains);
+        let mut walk = Walk::new(chains());
         let mut traced = Vec::new();
         loop {
             // Only a panic on the other core poisons the lock; the join passes it on.
@@ -125,9 +126,10 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
                 traced.push(order_site(c, paths, &mut walk));
             }
         }
+        traced.sort_unstable_by_key(|s| s.component);
         traced
     };
-    let ((origins, barriers, problems, after, mut traced), more) = crate::parallel::both(
+    let ((origins, barriers, problems, after, mine), theirs) = crate::parallel::both(
         true,
         move || {
             let (after, origins) = a.coordinated(t, &strategy, &mut |batch| {
@@ -142,38 +144,40 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         },
         trace,
     );
-    // A component's origins all come in one batch: one site per component, which in component
-    // order are the sites of the origins' groups.
-    traced.extend(more);
-    traced.sort_unstable_by_key(|s| s.component);
+    // A component's origins all come in one batch, so each component with origins has one
+    // site, traced by one of the two cores. Merged, the two lists are the sites of the origins'
+    // groups, in component order.
     let same = |s: &Site, c: usize, paths: &[(usize, usize)]| {
         s.component == c
             && matches!(&s.kind, SiteKind::Order { paths: p, .. }
                 if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
     };
-    let complete = traced.len() == origins.groups().count()
-        && traced
-            .iter()
-            .zip(origins.groups())
-            .all(|(s, (c, paths))| same(s, c, paths));
+    let mut traced = [mine.into_iter().peekable(), theirs.into_iter().peekable()];
+    let mut sites = Vec::with_capacity(origins.groups().count() + barriers.len());
+    let mut walk = None;
+    let mut missed = 0;
+    for (c, paths) in origins.groups() {
+        let mut site = None;
+        for list in &mut traced {
+            while let Some(s) = list.next_if(|s| s.component <= c) {
+                if site.is_none() && same(&s, c, paths) {
+                    site = Some(s);
+                } else {
+                    missed += 1;
+                }
+            }
+        }
+        sites.push(site.unwrap_or_else(|| {
+            missed += 1;
+            order_site(c, paths, walk.get_or_insert_with(|| Walk::new(chains())))
+        }));
+    }
     // The batches hold every origin, in the same groups; tracing here is a fallback that debug
     // builds rule out.
-    debug_assert!(complete, "the batches hold every origin");
-    let mut sites = if complete {
-        traced
-    } else {
-        let mut traced = traced.into_iter().peekable();
-        let mut walk = Walk::new(&chains);
-        origins
-            .groups()
-            .map(|(c, paths)| {
-                while traced.next_if(|s| s.component < c).is_some() {}
-                traced
-                    .next_if(|s| same(s, c, paths))
-                    .unwrap_or_else(|| order_site(c, paths, &mut walk))
-            })
-            .collect()
-    };
+    debug_assert!(
+        missed == 0 && traced.iter().all(|list| list.len() == 0),
+        "the batches hold every origin"
+    );
     sites.extend(barriers);
     Plan {
         sites,
@@ -270,6 +274,11 @@ fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Ve
 
 /// What walks up the chains of passed-on labels read, by port index, in flat arrays: a large
 /// plan walks millions of steps.
+///
+/// A walk only stops at, or narrows its fields at, a port that declares fields, ends its chain
+/// or belongs to a loop: at any other port it goes on to the port its label was passed on from.
+/// So each link leads straight to the next port up the chain where something can happen, and a
+/// walk reads only those.
 struct Chains<'t> {
     /// Per port, what a step reads, in one place.
     links: Vec<Link>,
@@ -280,12 +289,15 @@ struct Chains<'t> {
 /// A port as a walk up a chain sees it.
 #[derive(Clone, Copy)]
 struct Link {
-    /// The port its label was passed on from (`u32::MAX`: none).
-    pass: u32,
+    /// The next port up the chain where a walk can stop or narrow (`u32::MAX`: none, the chain
+    /// ends here): the port its label was passed on from, or the first such port above it.
+    next: u32,
     /// Its component.
     component: u32,
     /// Its declared fields, as an index into [`Chains::fields`] (`u32::MAX`: none declared).
     fields: u32,
+    /// Whether its component is in a loop, where a walk can come back to it.
+    looping: bool,
 }
 
 impl<'t> Chains<'t> {
@@ -295,9 +307,10 @@ impl<'t> Chains<'t> {
             .into_iter()
             .enumerate()
             .map(|(port, pass)| Link {
-                pass,
+                next: pass,
                 component: u32::try_from(a.port_component(port)).unwrap_or(u32::MAX),
                 fields: u32::MAX,
+                looping: false,
             })
             .collect();
         let mut fields = Vec::new();
@@ -310,7 +323,40 @@ impl<'t> Chains<'t> {
                 }
             }
         }
+        for ports in a.loop_ports() {
+            for link in &mut links[ports] {
+                link.looping = true;
+            }
+        }
+        // Outside loops a port comes after the ports its component reads, so the link of the
+        // port passed on from is final when it is read here.
+        for port in 0..links.len() {
+            let pass = links[port].next as usize;
+            if let Some(&above) = links.get(pass)
+                && pass < port
+                && !above.stops()
+            {
+                links[port].next = above.next;
+            }
+        }
         Chains { links, fields }
+    }
+
+    /// The first port at or above `port` where a walk can stop or narrow.
+    fn first(&self, port: usize) -> usize {
+        let link = self.links[port];
+        if link.stops() {
+            port
+        } else {
+            link.next as usize
+        }
+    }
+}
+
+impl Link {
+    /// Whether a walk can stop or narrow its fields here.
+    fn stops(self) -> bool {
+        self.looping || self.fields != u32::MAX || self.next == u32::MAX
     }
 }
 
@@ -398,8 +444,9 @@ fn seal_suggestions(
             if fields.is_empty() {
                 continue;
             }
-            let mut port = a.port_index(comp.inputs[input].from);
-            let mut dropped_at = None;
+            // Only ports where the walk can stop or narrow are visited (see [`Chains`]), and
+            // only a loop's can be visited twice.
+            let mut port = walk.chains.first(a.port_index(comp.inputs[input].from));
             walk.start();
             loop {
                 let link = walk.chains.links[port];
@@ -407,13 +454,10 @@ fn seal_suggestions(
                     fields.retain(|f| {
                         declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
                     });
-                    if fields.is_empty() && dropped_at.is_none() {
-                        dropped_at = Some(port);
-                    }
                 }
-                let next = link.pass as usize;
+                let next = link.next as usize;
                 if next == u32::MAX as usize
-                    || !walk.visit(port)
+                    || (link.looping && !walk.visit(port))
                     || walk.chains.links[next].component as usize == c
                     || fields.is_empty()
                 {
@@ -421,7 +465,8 @@ fn seal_suggestions(
                 }
                 port = next;
             }
-            let port = a.port_at(dropped_at.unwrap_or(port));
+            // When the fields ran out, the walk stopped where the last one was dropped.
+            let port = a.port_at(port);
             if !out.iter().any(|s| s.port == port) {
                 out.push(SealSuggestion {
                     port,
