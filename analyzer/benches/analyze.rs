@@ -1,7 +1,8 @@
 //! Benchmarks of load + analyze + plan (group `plan`) and of the whole check (group `check`:
 //! `blazes::check_str`, findings included) on generated layered topologies of 1k, 10k, 100k and
 //! 1M components (see `topogen`), and of rendering the findings as `blazes lint` prints them
-//! (group `render`, up to 100k: a 1M topology has half a million findings to print).
+//! (group `render`, up to 100k: a 1M topology has half a million findings to print) and of
+//! writing the JSON document of `lint --format json` (group `json`, up to 100k).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -101,7 +102,8 @@ fn check(c: &mut Criterion) {
     }
 }
 
-/// The human rendering of a topology's findings (without colour, at the default width).
+/// The human rendering of a topology's findings (without colour, at the default width), and the
+/// JSON document of `lint --format json` (every stream with its derivation, and the findings).
 fn render(c: &mut Criterion, n: usize, yaml: String) {
     let report = match blazes::check_string("bench.yaml", yaml, &blazes::CheckOptions::default()) {
         Ok(report) => report,
@@ -118,6 +120,13 @@ fn render(c: &mut Criterion, n: usize, yaml: String) {
             });
         },
     );
+    group.finish();
+    let results = [Ok(report)];
+    let mut group = c.benchmark_group("json");
+    sampling(&mut group, n);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &results, |b, results| {
+        b.iter(|| blazes::cli::write_json(results, false, &mut std::io::sink()).unwrap());
+    });
     group.finish();
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::analysis::Ordering;
+use crate::analysis::{Derivations, Ordering};
 use crate::model::{Port, Topology};
 use crate::plan::SiteKind;
 use crate::report::{self, Diagnostic, baseline, codes, github, human, json, sarif};
@@ -564,7 +564,10 @@ pub fn streams(t: &Topology) -> impl Iterator<Item = (Port, Option<(usize, usize
     })
 }
 
-fn write_json(
+/// Writes the JSON document of `lint --format json` (the contract of the README's "JSON
+/// output") for the files checked: their streams with labels and derivations, findings, sites
+/// and summary; with `witness`, the witnesses of order sites too.
+pub fn write_json(
     results: &[Result<Report, Vec<Diagnostic>>],
     witness: bool,
     out: &mut dyn Write,
@@ -589,6 +592,9 @@ fn write_json(
             Ok(r) => {
                 let t = &r.topology;
                 let file = t.source.name.clone();
+                // One set of derivations for every stream: their chains share steps, and its
+                // tables are the size of the topology.
+                let mut derivations = Derivations::new(t, &r.analysis);
                 for (from, to) in streams(t) {
                     doc.streams.push(json::Stream {
                         file: file.clone(),
@@ -596,7 +602,7 @@ fn write_json(
                         to: to.map(|(c, _)| t.components[c].name.clone()),
                         input: to.map(|(c, i)| t.components[c].inputs[i].name.clone()),
                         label: r.analysis.label(from).to_string(),
-                        derivation: r.analysis.derivation(t, from),
+                        derivation: derivations.of(from),
                     });
                 }
                 for s in &r.plan.sites {

@@ -738,3 +738,38 @@ fn suggestion_is_deterministic() {
         assert_eq!(run_with(&["lint", "-"], Some(yaml), &[]).stdout, first);
     }
 }
+
+/// The JSON document's streams share one set of derivations (a set per stream made `--format
+/// json` quadratic); each must still read as the stream's own derivation, loops included.
+#[test]
+fn json_stream_derivations_are_each_streams_own() {
+    #[path = "../benches/topogen/mod.rs"]
+    mod topogen;
+    let mut texts = vec![("cycle.yaml".to_string(), read("examples/cycle.yaml"))];
+    texts.push(("layered.yaml".to_string(), topogen::generate(3_000)));
+    let mut closes_a_loop = false;
+    for (name, text) in texts {
+        let report = blazes::check_str(&name, &text, &blazes::CheckOptions::default()).unwrap();
+        let expected: Vec<Vec<String>> = blazes::cli::streams(&report.topology)
+            .map(|(from, _)| report.analysis.derivation(&report.topology, from))
+            .collect();
+        let mut out = Vec::new();
+        blazes::cli::write_json(&[Ok(report)], false, &mut out).unwrap();
+        let doc: Value = serde_json::from_slice(&out).unwrap();
+        let written: Vec<Vec<String>> = doc["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::from_value(s["derivation"].clone()).unwrap())
+            .collect();
+        assert_eq!(written.len(), expected.len(), "{name}");
+        assert!(expected.iter().any(|d| d.len() > 3), "{name}: long chains");
+        closes_a_loop |= expected
+            .iter()
+            .any(|d| d.first().is_some_and(|l| l.contains("fed back")));
+        for (i, (w, e)) in written.iter().zip(&expected).enumerate() {
+            assert_eq!(w, e, "{name}: stream {i}");
+        }
+    }
+    assert!(closes_a_loop, "some chain closes a loop");
+}

@@ -219,7 +219,8 @@ impl Analysis {
     }
 
     /// The derivation of an output's label: the chain of rules from a source to here, one step
-    /// per line, source first.
+    /// per line, source first. Its tables are the size of the topology: for the derivations of
+    /// many outputs, use one [`Derivations`].
     pub fn derivation(&self, t: &Topology, port: Port) -> Vec<String> {
         Derivations::new(t, self)
             .of(port)

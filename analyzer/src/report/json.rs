@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Diagnostic, Severity};
+use super::{Derivation, Diagnostic, Severity};
 
 /// Version of the JSON contract; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -39,8 +39,8 @@ pub struct Stream {
     pub input: Option<String>,
     /// The label, e.g. `Async`, `Seal(batch)`, `Run`.
     pub label: String,
-    /// The derivation of the label, source first.
-    pub derivation: Vec<String>,
+    /// The derivation of the label, source first (written as an array of lines).
+    pub derivation: Derivation,
 }
 
 /// A location in a file (one-based line and column, column in characters).
@@ -86,8 +86,8 @@ pub struct Finding {
     pub location: Location,
     /// Secondary locations.
     pub related: Vec<Related>,
-    /// The derivation, source first.
-    pub derivation: Vec<String>,
+    /// The derivation, source first (written as an array of lines).
+    pub derivation: Derivation,
     /// For an order site under `lint --witness`: two delivery orders and the different outputs
     /// they give, found by the simulator. Omitted otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,7 +171,7 @@ impl From<&Diagnostic> for Finding {
                     message: m.text.clone(),
                 })
                 .collect(),
-            derivation: d.derivation.lines().into_iter().map(String::from).collect(),
+            derivation: d.derivation.clone(),
             witness: None,
         }
     }

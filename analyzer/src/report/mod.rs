@@ -63,6 +63,14 @@ impl Derivation {
     }
 }
 
+/// Written as an array of its lines, source first. The lines are shared with other
+/// derivations, so a document holding many is written without copying them.
+impl Serialize for Derivation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.lines())
+    }
+}
+
 impl Drop for Derivation {
     /// Drops a long chain link by link, without recursing once per step.
     fn drop(&mut self) {
