@@ -476,13 +476,9 @@ fn write_human(
                 )?;
             }
             Ok(r) => {
-                let witness = |d: &Diagnostic| {
-                    if args.witness {
-                        crate::simulate::witness_for(r, d).map_or_else(Vec::new, |w| w.lines())
-                    } else {
-                        Vec::new()
-                    }
-                };
+                let witnesses = args.witness.then(|| crate::simulate::Witnesses::new(r));
+                let witness =
+                    |d: &Diagnostic| witnesses.as_ref().map_or_else(Vec::new, |w| w.lines(r, d));
                 out.write_all(human::render_with(&r.findings, style, &witness).as_bytes())?;
                 if args.labels {
                     let rows: Vec<(String, String, String)> = streams(&r.topology)
@@ -646,11 +642,12 @@ pub fn write_json(
                 }
                 doc.plan_verified &= r.plan.verified();
                 all.extend(&r.findings);
-                witnesses.extend(r.findings.iter().map(|d| {
-                    witness
-                        .then(|| crate::simulate::witness_for(r, d))
-                        .flatten()
-                }));
+                let found = witness.then(|| crate::simulate::Witnesses::new(r));
+                witnesses.extend(
+                    r.findings
+                        .iter()
+                        .map(|d| found.as_ref().and_then(|w| w.get(r, d).cloned())),
+                );
             }
         }
     }

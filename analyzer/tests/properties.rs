@@ -524,6 +524,85 @@ proptest! {
         let mutated = format!("{}{}{}", &text[..at], insert, &text[end..]);
         let _ = blazes::check_str("mutated.yaml", &mutated, &CheckOptions::default());
     }
+
+    #[test]
+    fn the_part_upstream_of_a_component_keeps_its_labels(t in topo()) {
+        // `lint --witness` simulates and analyzes only what feeds an order site.
+        let r = check(&render(&t, &(0..t.comps.len()).collect::<Vec<_>>()));
+        let whole = labels(&r);
+        for c in 0..r.topology.components.len() {
+            let (part, at) = r.topology.upstream_of(c);
+            prop_assert_eq!(&part.components[at].name, &r.topology.components[c].name);
+            let analysis = blazes::analysis::analyze(&part);
+            for (pc, comp) in part.components.iter().enumerate() {
+                for (o, output) in comp.outputs.iter().enumerate() {
+                    // Consumers outside the part are dropped, and only those.
+                    let w = r.topology.component_index(&comp.name).unwrap();
+                    let kept: Vec<String> = output
+                        .consumers
+                        .iter()
+                        .map(|&(d, _)| part.components[d].name.clone())
+                        .collect();
+                    let expected: Vec<String> = r.topology.components[w].outputs[o]
+                        .consumers
+                        .iter()
+                        .map(|&(d, _)| r.topology.components[d].name.clone())
+                        .filter(|n| part.component_index(n).is_some())
+                        .collect();
+                    prop_assert_eq!(kept, expected);
+                    let port = Port { component: pc, output: o };
+                    prop_assert_eq!(
+                        Some(&analysis.label(port)),
+                        whole.get(&part.port_name(port)),
+                        "{}", part.port_name(port)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn least_records_bound_what_every_run_emits(t in topo(), seed in any::<u64>()) {
+        use blazes::simulate::{choice::Chooser, engine};
+        let r = check(&render(&t, &(0..t.comps.len()).collect::<Vec<_>>()));
+        let topology = &r.topology;
+        let least = blazes::simulate::least_records(topology, 1, u64::MAX);
+        let bounds = engine::Bounds {
+            records: 1,
+            domain: 2,
+            max_hops: None,
+            max_messages: 20_000,
+            data_seed: seed,
+        };
+        let plan = engine::Plan::new(topology, &r.analysis, &bounds);
+        for s in 0..4 {
+            let run = engine::run(&plan, &mut Chooser::random(seed ^ s), false);
+            if run.truncated {
+                continue;
+            }
+            let mut arriving = 0u64;
+            for (c, comp) in topology.components.iter().enumerate() {
+                for (o, per_instance) in run.outputs[c].iter().enumerate() {
+                    let emitted = if plan.replicated[c] {
+                        per_instance.iter().map(Vec::len).min().unwrap_or(0)
+                    } else {
+                        per_instance.iter().map(Vec::len).sum()
+                    };
+                    prop_assert!(
+                        emitted as u64 >= least[c][o],
+                        "{}: {} emitted, at least {} claimed",
+                        comp.outputs[o].name, emitted, least[c][o]
+                    );
+                }
+                arriving += comp
+                    .inputs
+                    .iter()
+                    .map(|i| least[i.from.component][i.from.output])
+                    .sum::<u64>();
+            }
+            prop_assert!(run.delivered as u64 >= arriving);
+        }
+    }
 }
 
 #[path = "../benches/topogen/mod.rs"]

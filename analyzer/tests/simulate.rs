@@ -104,3 +104,120 @@ fn simulate_reports_input_errors() {
     let (code, _) = blazes(&["simulate", "does-not-exist.yaml"]);
     assert_eq!(code, 2);
 }
+
+#[path = "../benches/topogen/mod.rs"]
+mod topogen;
+
+/// `lint --witness` on `text` (read from standard input) in a format.
+fn witness_lint(text: &str, format: &str) -> String {
+    let out = assert_cmd::Command::cargo_bin("blazes")
+        .unwrap()
+        .args([
+            "lint",
+            "--witness",
+            "--color",
+            "never",
+            "--format",
+            format,
+            "-",
+        ])
+        .write_stdin(text.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn witness_search_is_bounded_on_a_generated_topology() {
+    // Deep layered topologies multiply records at every fan-in: before the search was bounded
+    // by work and confined to what feeds each site, 50 components took minutes.
+    let text = topogen::generate(300);
+    let doc: serde_json::Value = serde_json::from_str(&witness_lint(&text, "json")).unwrap();
+    let sites: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "order-site")
+        .collect();
+    let shown = sites.iter().filter(|f| f.get("witness").is_some()).count();
+    assert!(sites.len() > 20, "{} order sites", sites.len());
+    // Some sites are demonstrated, and the deep ones are given up on.
+    assert!(
+        shown > 0 && shown < sites.len(),
+        "{shown} of {}",
+        sites.len()
+    );
+    for f in &sites {
+        if let Some(w) = f.get("witness") {
+            assert_eq!(w["component"], f["component"]);
+            assert_ne!(w["outputs"][0], w["outputs"][1]);
+        }
+    }
+    // The human output says, under every order site, what the search found.
+    let human = witness_lint(&text, "human");
+    assert_eq!(human.matches("witness (").count(), shown, "{human}");
+    assert_eq!(
+        human
+            .matches("no witness within the simulator's bounds")
+            .count(),
+        sites.len() - shown
+    );
+}
+
+#[test]
+fn witness_lines_leave_out_what_both_orders_share() {
+    use blazes::simulate::Witness;
+    let items =
+        |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i})")).collect::<Vec<_>>();
+    let order = |middle: &[&str]| {
+        let mut o = vec!["a(0)".to_string(), "a(1)".to_string()];
+        o.extend(middle.iter().map(|s| s.to_string()));
+        o.push("b(9)".to_string());
+        o
+    };
+    // 14 shared output records, one of each side's own.
+    let output = |own: &str| {
+        let mut o = items("(x=", 14);
+        o.insert(3, own.to_string());
+        o
+    };
+    let w = Witness {
+        component: "c".into(),
+        output: "c.out".into(),
+        between: "replicas",
+        orders: [order(&["a(2)", "b(3)"]), order(&["b(3)", "a(2)"])],
+        outputs: [output("(y=1)"), output("(y=2)")],
+    };
+    let lines = w.lines();
+    assert_eq!(
+        lines[1],
+        "(both start with the same 2 deliveries and end with the same 1 delivery, left out)"
+    );
+    assert_eq!(lines[2], "order A: a(2), b(3)");
+    assert_eq!(lines[3], "  gives (y=1) (and the 14 records both give)");
+    assert_eq!(lines[4], "order B: b(3), a(2)");
+    assert_eq!(lines[5], "  gives (y=2) (and the 14 records both give)");
+
+    // A long difference is cut; JSON keeps all of it.
+    let long = items("a(", 20);
+    let mut reversed = long.clone();
+    reversed.reverse();
+    let w = Witness {
+        orders: [long, reversed],
+        outputs: [vec!["(y=1)".into()], vec![]],
+        ..w
+    };
+    let lines = w.lines();
+    assert!(
+        lines[0].contains("the same inputs in two orders"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("order A: a(0), a(1),")
+            && lines[1].ends_with("a(15), … 4 more (`--format json` has them all)"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "  gives (y=1)");
+    assert_eq!(lines[4], "  gives nothing");
+}

@@ -366,6 +366,53 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The part of the topology that feeds `component`: the component and everything it reads
+    /// from, directly or not, with their streams to one another (outputs keep only consumers in
+    /// the part). Components keep their order, so the part is sorted by name too. Labels depend
+    /// only on what is upstream, so the part's analysis gives its components the labels the
+    /// whole topology gives them. Returns the part and the component's index in it.
+    pub fn upstream_of(&self, component: usize) -> (Topology, usize) {
+        const OUT: usize = usize::MAX;
+        let mut index = vec![OUT; self.components.len()];
+        let mut stack = vec![component];
+        while let Some(c) = stack.pop() {
+            if std::mem::replace(&mut index[c], 0) != OUT {
+                continue;
+            }
+            stack.extend(self.components[c].inputs.iter().map(|i| i.from.component));
+        }
+        for (kept, i) in index.iter_mut().filter(|i| **i != OUT).enumerate() {
+            *i = kept;
+        }
+        let components = self
+            .components
+            .iter()
+            .zip(&index)
+            .filter(|&(_, &i)| i != OUT)
+            .map(|(c, _)| {
+                let mut c = c.clone();
+                for input in &mut c.inputs {
+                    input.from.component = index[input.from.component];
+                }
+                for output in &mut c.outputs {
+                    output.consumers.retain(|&(d, _)| index[d] != OUT);
+                    for (d, _) in &mut output.consumers {
+                        *d = index[*d];
+                    }
+                }
+                c
+            })
+            .collect();
+        let part = Topology {
+            name: self.name.clone(),
+            source: Arc::clone(&self.source),
+            components,
+            fds: self.fds.clone(),
+            implicit: self.implicit.clone(),
+        };
+        (part, index[component])
+    }
+
     /// Index of the component with this name.
     pub fn component_index(&self, name: &str) -> Option<usize> {
         self.components

@@ -599,6 +599,8 @@ pub struct RunResult {
     pub late: bool,
     /// The run exceeded the message bound and was abandoned.
     pub truncated: bool,
+    /// Messages delivered (seals not counted).
+    pub delivered: usize,
 }
 
 /// Runs the topology once, taking every nondeterministic choice from `ch`.
@@ -751,6 +753,7 @@ pub fn run(plan: &Plan<'_>, ch: &mut Chooser, keep_logs: bool) -> RunResult {
         logs,
         late: ex.late,
         truncated,
+        delivered,
     }
 }
 
