@@ -166,6 +166,10 @@ pub struct SimulateArgs {
     /// Seed of the random schedules and the source data.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Messages one run may deliver; a run that needs more is not counted, and when the first
+    /// run needs more the simulation stops.
+    #[arg(long, default_value_t = crate::simulate::Config::default().max_messages)]
+    pub max_messages: usize,
 }
 
 /// Arguments of `blazes fix`.
@@ -269,6 +273,7 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> u8 {
         domain: args.domain,
         schedules: args.schedules,
         seed: args.seed,
+        max_messages: args.max_messages,
         ..crate::simulate::Config::default()
     };
     let (text, disagrees) = crate::simulate::render(&report, &config);

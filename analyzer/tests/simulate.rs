@@ -221,3 +221,29 @@ fn witness_lines_leave_out_what_both_orders_share() {
     assert_eq!(lines[2], "  gives (y=1)");
     assert_eq!(lines[4], "  gives nothing");
 }
+
+#[test]
+fn simulate_stops_and_says_so_when_the_first_run_is_cut_off() {
+    let out = assert_cmd::Command::cargo_bin("blazes")
+        .unwrap()
+        .args(["simulate", "-"])
+        .write_stdin(topogen::generate(300))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains(": 0 schedules"), "{text}");
+    // No stream is called deterministic on the strength of no run at all.
+    assert!(!text.contains("deterministic"), "{text}");
+    assert!(
+        text.lines()
+            .skip(2)
+            .filter(|l| !l.starts_with("note:"))
+            .all(|l| l.ends_with("not simulated")),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: the first run exceeded the message bound (5000 messages)"),
+        "{text}"
+    );
+}

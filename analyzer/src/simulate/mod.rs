@@ -136,8 +136,10 @@ fn bounds(config: &Config) -> Bounds {
 
 /// Runs every schedule of the configuration and calls `each` with each result that was not
 /// truncated, until `each` returns false or the runs have delivered `budget` messages in all
-/// (truncated runs count), or, with `stop_truncated`, until a run is truncated. Returns
-/// (schedules run, exhaustive, truncated runs).
+/// (truncated runs count), or until a run is truncated: with `stop_truncated` any run, else
+/// one before any run completed. (How many messages a run needs hardly depends on its
+/// schedule: when the first run is cut off, the others would be too.) Returns (schedules run,
+/// exhaustive, truncated runs).
 fn for_schedules(
     plan: &Plan<'_>,
     config: &Config,
@@ -154,7 +156,7 @@ fn for_schedules(
         *budget = budget.saturating_sub(r.delivered);
         if r.truncated {
             truncated += 1;
-            if stop_truncated {
+            if stop_truncated || runs == 0 {
                 return false;
             }
         } else {
@@ -706,6 +708,8 @@ pub fn render(report: &crate::Report, config: &Config) -> (String, bool) {
             let label = report.analysis.label(port);
             let seen = sim.observed(ci, oi);
             let verdict = match &seen {
+                // Nothing was observed: no run completed.
+                _ if sim.schedules == 0 => "",
                 None if label.severity() >= Label::Run.severity() => {
                     "not exhibited within the bounds"
                 }
@@ -723,7 +727,11 @@ pub fn render(report: &crate::Report, config: &Config) -> (String, bool) {
             rows.push((
                 t.port_name(port),
                 label.to_string(),
-                seen.map_or_else(|| "deterministic".to_string(), |s| s.to_string()),
+                match seen {
+                    _ if sim.schedules == 0 => "not simulated".to_string(),
+                    None => "deterministic".to_string(),
+                    Some(s) => s.to_string(),
+                },
                 verdict,
             ));
         }
@@ -761,7 +769,14 @@ pub fn render(report: &crate::Report, config: &Config) -> (String, bool) {
     for u in &sim.unbacked {
         let _ = writeln!(out, "note: {u}");
     }
-    if sim.truncated > 0 {
+    if sim.schedules == 0 && sim.truncated > 0 {
+        let _ = writeln!(
+            out,
+            "note: the first run exceeded the message bound ({} messages) and the simulation \
+             stopped; lower --records or raise --max-messages",
+            config.max_messages
+        );
+    } else if sim.truncated > 0 {
         let _ = writeln!(
             out,
             "note: {} run(s) exceeded the message bound and were not counted",
