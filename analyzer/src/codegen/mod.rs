@@ -121,13 +121,26 @@ fn space_items(code: &str) -> String {
     out
 }
 
-/// The message of the report's finding with this code name at this component, if any.
-fn finding(report: &Report, code: &str, component: &str) -> Option<String> {
-    report
-        .findings
-        .iter()
-        .find(|d| d.code.name == code && d.component.as_deref() == Some(component))
-        .map(|d| format!("{} {}: {}", d.code.id, d.code.name, d.message))
+/// The report's findings by code name and component (the first of each), so that each site
+/// finds its own without a scan of every finding.
+struct Findings<'r>(std::collections::HashMap<(&'static str, &'r str), &'r crate::Diagnostic>);
+
+impl<'r> Findings<'r> {
+    fn new(report: &'r Report) -> Self {
+        let mut by = std::collections::HashMap::new();
+        for d in &report.findings {
+            if let Some(c) = d.component.as_deref() {
+                by.entry((d.code.name, c)).or_insert(d);
+            }
+        }
+        Findings(by)
+    }
+
+    /// The finding with this code at this component, as `ID name: message`.
+    fn line(&self, code: &str, component: &str) -> Option<String> {
+        let d = self.0.get(&(code, component))?;
+        Some(format!("{} {}: {}", d.code.id, d.code.name, d.message))
+    }
 }
 
 fn code_id(name: &str) -> &'static str {
@@ -142,16 +155,27 @@ pub fn generate(report: &Report, source_name: &str) -> Result<String, CodegenErr
     for reserved in ["Component", "Site", "COMPONENTS", "SITES", "TOPOLOGY"] {
         unique.take(reserved.to_string());
     }
-    let mut items = Vec::new();
+    // prettyplease prints a file's items one after the other, so each site's items are
+    // formatted as they are made: a large plan's syntax tree is never held whole.
+    let mut items = String::new();
     let mut site_rows = Vec::new();
+    let findings = Findings::new(report);
     for site in &report.plan.sites {
         match &site.kind {
-            SiteKind::Seal { .. } => {
-                items.push(seal_site(report, site, &mut unique, &mut site_rows)?);
-            }
-            SiteKind::Order { .. } => {
-                items.push(order_site(report, site, &mut unique, &mut site_rows)?);
-            }
+            SiteKind::Seal { .. } => items.push_str(&unparse(seal_site(
+                report,
+                &findings,
+                site,
+                &mut unique,
+                &mut site_rows,
+            )?)?),
+            SiteKind::Order { .. } => items.push_str(&unparse(order_site(
+                report,
+                &findings,
+                site,
+                &mut unique,
+                &mut site_rows,
+            )?)?),
         }
     }
     let topology_name = t.name.clone().unwrap_or_else(|| source_name.to_string());
@@ -215,12 +239,17 @@ pub fn generate(report: &Report, source_name: &str) -> Result<String, CodegenErr
 
         /// Every coordination site of the plan, order sites first.
         pub const SITES: &[Site] = &[#(#sites),*];
-
-        #(#items)*
     };
+    let mut code = unparse(tokens)?;
+    code.push_str(&items);
+    Ok(space_items(&code))
+}
+
+/// Formats tokens that make a file (or a run of items).
+fn unparse(tokens: TokenStream) -> Result<String, CodegenError> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| CodegenError(format!("generated tokens: {e}")))?;
-    Ok(space_items(&prettyplease::unparse(&file)))
+    Ok(prettyplease::unparse(&file))
 }
 
 fn header_lines(report: &Report, topology_name: &str, source_name: &str) -> Vec<String> {
@@ -303,6 +332,7 @@ fn describe_paths(t: &Topology, component: usize, paths: &[usize]) -> Vec<String
 
 fn seal_site(
     report: &Report,
+    findings: &Findings<'_>,
     site: &Site,
     unique: &mut Unique,
     rows: &mut Vec<SiteRow>,
@@ -327,7 +357,7 @@ fn seal_site(
             .collect(),
         keys: keys.clone(),
     });
-    let finding_line = finding(report, "seal-site", &comp.name).unwrap_or_else(|| {
+    let finding_line = findings.line("seal-site", &comp.name).unwrap_or_else(|| {
         format!(
             "{} seal-site: a seal is consumed at `{}`",
             code_id("seal-site"),
@@ -570,6 +600,7 @@ fn seal_site(
 
 fn order_site(
     report: &Report,
+    findings: &Findings<'_>,
     site: &Site,
     unique: &mut Unique,
     rows: &mut Vec<SiteRow>,
@@ -598,7 +629,7 @@ fn order_site(
             .collect(),
         keys: suggested.clone(),
     });
-    let finding_line = finding(report, "order-site", &comp.name).unwrap_or_else(|| {
+    let finding_line = findings.line("order-site", &comp.name).unwrap_or_else(|| {
         format!(
             "{} order-site: `{}` needs ordering",
             code_id("order-site"),
