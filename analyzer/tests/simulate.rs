@@ -157,12 +157,15 @@ fn witness_search_is_bounded_on_a_generated_topology() {
     // The human output says, under every order site, what the search found.
     let human = witness_lint(&text, "human");
     assert_eq!(human.matches("witness (").count(), shown, "{human}");
-    assert_eq!(
-        human
-            .matches("no witness within the simulator's bounds")
-            .count(),
-        sites.len() - shown
-    );
+    let missed = human
+        .matches("no witness within the simulator's bounds")
+        .count();
+    let crowded = human
+        .matches("no witness searched: even one record per source")
+        .count();
+    assert_eq!(missed + crowded, sites.len() - shown, "{human}");
+    // Deep sites are ruled out before any simulation, by the records that must reach them.
+    assert!(crowded > 0, "{human}");
 }
 
 #[test]
@@ -245,5 +248,40 @@ fn simulate_stops_and_says_so_when_the_first_run_is_cut_off() {
     assert!(
         text.contains("note: the first run exceeded the message bound (5000 messages)"),
         "{text}"
+    );
+}
+
+/// A source, a chain of `n` confluent components and an order-sensitive sink at its end.
+fn chain(n: usize) -> String {
+    let mut y = String::from("components:\n  src: {}\n");
+    for i in 0..n {
+        let from = if i == 0 {
+            "src".to_string()
+        } else {
+            format!("c{}", i - 1)
+        };
+        y.push_str(&format!("  c{i}: {{ inputs: [{from}], label: CR }}\n"));
+    }
+    y.push_str(&format!(
+        "  sink: {{ inputs: [c{}], label: \"OW(*)\" }}\n",
+        n - 1
+    ));
+    y
+}
+
+#[test]
+fn witness_search_simulates_parts_of_at_most_a_thousand_components() {
+    // The sink and everything feeding it: exactly the limit, then one more.
+    let at_limit = witness_lint(&chain(blazes::simulate::WITNESS_PART - 2), "human");
+    assert_eq!(
+        at_limit.matches("witness (two runs)").count(),
+        1,
+        "{at_limit}"
+    );
+    let over = witness_lint(&chain(blazes::simulate::WITNESS_PART - 1), "human");
+    assert!(!over.contains("witness ("), "{over}");
+    assert!(
+        over.contains("no witness searched: `sink` is fed by more than 1000 components"),
+        "{over}"
     );
 }

@@ -517,15 +517,56 @@ pub fn witness(whole: &Topology, port: Port) -> Option<Witness> {
     None
 }
 
+/// Components a witness search simulates at most: a site fed by more is not searched. Real
+/// topologies sit far below it; a site fed by a generated loop of thousands of components would
+/// cost a copy and an analysis of that loop and, with the loop bound at the part's size, runs
+/// that end at the message bound anyway.
+pub const WITNESS_PART: usize = 1_000;
+
+/// What the witness search gave at one order site.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Two orders that give different outputs.
+    Found(Witness),
+    /// No two orders differed within the bounds.
+    Missed,
+    /// Not searched: even one record per source brings the site at least this many messages,
+    /// more than a run of the search may deliver ([`least_records`]).
+    Crowded(u64),
+    /// Not searched: the site is fed by more than [`WITNESS_PART`] components.
+    Wide,
+}
+
+impl Outcome {
+    /// The lines `lint --witness` shows under the order site's finding.
+    pub fn lines(&self, component: &str) -> Vec<String> {
+        vec![match self {
+            Outcome::Found(w) => return w.lines(),
+            Outcome::Missed => format!(
+                "no witness within the simulator's bounds (up to 3 records per source and 2 \
+                 values per field, {WITNESS_RUN} messages per run, {WITNESS_BUDGET} in all)"
+            ),
+            Outcome::Crowded(n) => format!(
+                "no witness searched: even one record per source brings `{component}` at least \
+                 {n} messages, more than a run of the search may deliver ({WITNESS_RUN})"
+            ),
+            Outcome::Wide => format!(
+                "no witness searched: `{component}` is fed by more than {WITNESS_PART} \
+                 components, more than the search simulates"
+            ),
+        }]
+    }
+}
+
 /// The witnesses of a report's order sites, searched once for all of them (on two threads when
 /// there are several).
 ///
-/// A site is skipped without simulating when even one record per source would bring it more
-/// messages than a run of the search may deliver ([`least_records`]): the search would stop at
-/// its first run.
+/// Sites are skipped without simulating when even one record per source would bring them more
+/// messages than a run of the search may deliver ([`least_records`]: the search would stop at
+/// its first run), or when more than [`WITNESS_PART`] components feed them.
 pub struct Witnesses {
-    /// Per order site's component: its witness, if one turned up.
-    by_component: std::collections::HashMap<usize, Option<Witness>>,
+    /// Per order site's component: what the search gave.
+    by_component: std::collections::HashMap<usize, Outcome>,
 }
 
 impl Witnesses {
@@ -533,39 +574,47 @@ impl Witnesses {
     pub fn new(report: &crate::Report) -> Self {
         let t = &report.topology;
         let least = least_records(t, 1, WITNESS_RUN as u64 + 1);
-        let sites: Vec<(usize, Port)> = report
-            .plan
-            .order_sites()
-            .filter_map(|site| {
-                let crate::plan::SiteKind::Order { paths, .. } = &site.kind else {
-                    return None;
-                };
-                let c = site.component;
-                let output = t.components[c].paths[*paths.first()?].output;
-                let arriving: u64 = t.components[c]
-                    .inputs
-                    .iter()
-                    .map(|i| least[i.from.component][i.from.output])
-                    .fold(0, u64::saturating_add);
-                (arriving <= WITNESS_RUN as u64).then_some((
+        let mut part = Part::new(t.components.len());
+        let mut by_component = std::collections::HashMap::new();
+        let mut sites: Vec<(usize, Port)> = Vec::new();
+        for site in report.plan.order_sites() {
+            let crate::plan::SiteKind::Order { paths, .. } = &site.kind else {
+                continue;
+            };
+            let c = site.component;
+            let Some(&first) = paths.first() else {
+                continue;
+            };
+            let arriving: u64 = t.components[c]
+                .inputs
+                .iter()
+                .map(|i| least[i.from.component][i.from.output])
+                .fold(0, u64::saturating_add);
+            let skipped = if arriving > WITNESS_RUN as u64 {
+                Some(Outcome::Crowded(arriving))
+            } else if !part.within(t, c, WITNESS_PART) {
+                Some(Outcome::Wide)
+            } else {
+                None
+            };
+            match skipped {
+                Some(outcome) => {
+                    by_component.insert(c, outcome);
+                }
+                None => sites.push((
                     c,
                     Port {
                         component: c,
-                        output,
+                        output: t.components[c].paths[first].output,
                     },
-                ))
-            })
-            .collect();
-        let search = |part: &[(usize, Port)]| -> Vec<(usize, Option<Witness>)> {
+                )),
+            }
+        }
+        let search = |part: &[(usize, Port)]| -> Vec<(usize, Outcome)> {
             part.iter()
-                .map(|&(c, port)| (c, witness(t, port)))
+                .map(|&(c, port)| (c, witness(t, port).map_or(Outcome::Missed, Outcome::Found)))
                 .collect()
         };
-        let mut by_component: std::collections::HashMap<usize, Option<Witness>> = report
-            .plan
-            .order_sites()
-            .map(|s| (s.component, None))
-            .collect();
         let half = sites.len().div_ceil(2);
         let found = if sites.len() > 1 {
             std::thread::scope(|scope| {
@@ -588,31 +637,73 @@ impl Witnesses {
 
     /// The witness of a finding: for an order site, two delivery orders at the site that give
     /// different outputs on the stream the finding names. `None` for other findings, or when
-    /// the simulator found no difference within its bounds.
+    /// the search found no difference or did not run.
     pub fn get(&self, report: &crate::Report, d: &crate::Diagnostic) -> Option<&Witness> {
-        self.site(report, d)?.as_ref()
+        match self.site(report, d)? {
+            Outcome::Found(w) => Some(w),
+            _ => None,
+        }
     }
 
-    /// The lines `lint --witness` shows under a finding: the witness of an order site, or a line
-    /// saying that none turned up within the simulator's bounds; nothing for other findings.
+    /// The lines `lint --witness` shows under a finding: for an order site, its witness or why
+    /// there is none; nothing for other findings.
     pub fn lines(&self, report: &crate::Report, d: &crate::Diagnostic) -> Vec<String> {
-        match self.site(report, d) {
-            None => Vec::new(),
-            Some(Some(w)) => w.lines(),
-            Some(None) => vec![format!(
-                "no witness within the simulator's bounds (up to 3 records per source and 2 \
-                 values per field, {WITNESS_RUN} messages per run, {WITNESS_BUDGET} in all)"
-            )],
+        match (self.site(report, d), d.component.as_deref()) {
+            (Some(outcome), Some(c)) => outcome.lines(c),
+            _ => Vec::new(),
         }
     }
 
     /// The search's outcome at the order site a finding reports (`None`: not an order site).
-    fn site(&self, report: &crate::Report, d: &crate::Diagnostic) -> Option<&Option<Witness>> {
+    fn site(&self, report: &crate::Report, d: &crate::Diagnostic) -> Option<&Outcome> {
         if d.code.id != crate::report::codes::ORDER_SITE.id {
             return None;
         }
         let c = report.topology.component_index(d.component.as_deref()?)?;
         self.by_component.get(&c)
+    }
+}
+
+/// Counts the components upstream of one component after another, each count stopping early
+/// at a limit: a stamp per component marks the ones the current count has seen, so no count
+/// clears a table the size of the topology.
+struct Part {
+    stamp: Vec<u32>,
+    round: u32,
+    stack: Vec<usize>,
+}
+
+impl Part {
+    fn new(n: usize) -> Self {
+        Part {
+            stamp: vec![0; n],
+            round: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    /// True when `component` and everything upstream of it are at most `limit` components.
+    fn within(&mut self, t: &Topology, component: usize, limit: usize) -> bool {
+        if self.round == u32::MAX {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.round = 0;
+        }
+        self.round += 1;
+        self.stack.clear();
+        self.stack.push(component);
+        let mut seen = 0;
+        while let Some(c) = self.stack.pop() {
+            if std::mem::replace(&mut self.stamp[c], self.round) == self.round {
+                continue;
+            }
+            seen += 1;
+            if seen > limit {
+                return false;
+            }
+            self.stack
+                .extend(t.components[c].inputs.iter().map(|i| i.from.component));
+        }
+        true
     }
 }
 
