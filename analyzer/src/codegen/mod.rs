@@ -161,22 +161,12 @@ pub fn generate(report: &Report, source_name: &str) -> Result<String, CodegenErr
     let mut site_rows = Vec::new();
     let findings = Findings::new(report);
     for site in &report.plan.sites {
-        match &site.kind {
-            SiteKind::Seal { .. } => items.push_str(&unparse(seal_site(
-                report,
-                &findings,
-                site,
-                &mut unique,
-                &mut site_rows,
-            )?)?),
-            SiteKind::Order { .. } => items.push_str(&unparse(order_site(
-                report,
-                &findings,
-                site,
-                &mut unique,
-                &mut site_rows,
-            )?)?),
-        }
+        let make = match &site.kind {
+            SiteKind::Seal { .. } => seal_site,
+            SiteKind::Order { .. } => order_site,
+        };
+        let tokens = make(report, &findings, site, &mut unique, &mut site_rows)?;
+        items.push_str(&unparse(tokens)?);
     }
     let topology_name = t.name.clone().unwrap_or_else(|| source_name.to_string());
     let header = inner_docs(&header_lines(report, &topology_name, source_name));
