@@ -496,19 +496,6 @@ impl Refs {
     }
 }
 
-/// Puts `items[i]` at position `rank[i]` for every `i`, in place, following the permutation's
-/// cycles (`rank` is a permutation of the positions).
-fn permute<T>(items: &mut [T], mut rank: Vec<usize>) {
-    for i in 0..items.len() {
-        // Place what is at `i` until `i` holds its own item.
-        while rank[i] != i {
-            let r = rank[i];
-            items.swap(i, r);
-            rank.swap(i, r);
-        }
-    }
-}
-
 /// How references find their component: by name to name-order number (and number of outputs),
 /// then, when the component itself is needed, to its file position.
 struct Index<'n, 't> {
@@ -923,7 +910,7 @@ impl Ctx {
                 self.unresolved(miss, refs.get(i).1, consumers[i], &built, &index);
             }
         }
-        drop((refs, names, order));
+        drop((refs, names));
         self.current = None;
         if self.rust.is_none() {
             let conflicts = super::rust::same_item_conflicts(&self.source, &self.rust_refs);
@@ -1035,9 +1022,14 @@ impl Ctx {
         );
         drop((grouped, start, first));
 
-        // Put each component in its place in name order, in place.
-        permute(&mut built, rank);
-        let components = built;
+        // Put the components in name order: a gather, whose reads do not wait for one another
+        // (following the permutation's cycles in place made each move wait for the one before).
+        drop(rank);
+        let mut components = Vec::with_capacity(built.len());
+        for &i in &order {
+            components.push(std::mem::take(&mut built[i]));
+        }
+        drop((built, order));
 
         Some(Topology {
             name,
@@ -2013,23 +2005,6 @@ mod tests {
         by_prefix.sort_by(|a, b| name_prefix(a).cmp(&name_prefix(b)).then_with(|| a.cmp(b)));
         names.sort_unstable();
         assert_eq!(by_prefix, names);
-    }
-
-    #[test]
-    fn permute_puts_each_item_at_its_rank() {
-        let items: Vec<char> = "abcdefg".chars().collect();
-        for rank in [
-            vec![0, 1, 2, 3, 4, 5, 6],
-            vec![6, 5, 4, 3, 2, 1, 0],
-            vec![1, 2, 3, 4, 5, 6, 0],
-            vec![3, 0, 6, 1, 5, 2, 4],
-        ] {
-            let mut permuted = items.clone();
-            permute(&mut permuted, rank.clone());
-            for (i, &r) in rank.iter().enumerate() {
-                assert_eq!(permuted[r], items[i], "rank {rank:?}");
-            }
-        }
     }
 
     #[test]

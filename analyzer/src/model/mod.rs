@@ -301,7 +301,7 @@ pub struct Path {
 }
 
 /// A logical operator.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Component {
     /// Unique name.
     pub name: String,
