@@ -223,6 +223,22 @@ fn witness_lines_leave_out_what_both_orders_share() {
     );
     assert_eq!(lines[2], "  gives (y=1)");
     assert_eq!(lines[4], "  gives nothing");
+
+    // Between runs, what arrives can itself differ; one order may be the other's beginning.
+    let w = Witness {
+        between: "schedules",
+        orders: [vec!["a(0)".into(), "a(1)".into()], vec!["a(0)".into()]],
+        ..w
+    };
+    let lines = w.lines();
+    assert_eq!(
+        lines[0],
+        "witness (two runs): inputs that already differ on arrival (upstream or around a loop), \
+         in two orders, give different `c.out`"
+    );
+    assert_eq!(lines[1], "(both start with the same 1 delivery, left out)");
+    assert_eq!(lines[2], "order A: a(1)");
+    assert_eq!(lines[4], "order B: nothing more");
 }
 
 #[test]

@@ -281,8 +281,9 @@ impl Witness {
         let inputs = if sorted[0] == sorted[1] {
             "the same inputs in two orders"
         } else {
-            // Possible between runs: what reaches the component already differs upstream.
-            "different inputs (the difference starts upstream), in two orders,"
+            // Possible between runs: what reaches the component already differs, from upstream
+            // or from around a loop through the component itself.
+            "inputs that already differ on arrival (upstream or around a loop), in two orders,"
         };
         let mut out = vec![format!(
             "witness ({what}): {inputs} give different `{}`",
