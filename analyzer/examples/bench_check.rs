@@ -10,7 +10,8 @@
 //! Options after the size: `--stages` times load, analyze, plan and findings separately instead
 //! of one `check_string` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
 //! YAML into the node tree; `--write FILE` writes the YAML and exits. Times are wall and CPU time
-//! (the latter is steadier on a busy machine); "peak RSS" is reset after the text is generated,
+//! of this thread (the latter is steadier on a busy machine), and the user and system time of
+//! all the process' threads; "peak RSS" is reset after the text is generated,
 //! so it is the peak of what follows, the generated text included.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -52,19 +53,37 @@ fn cpu() -> f64 {
         .map_or(f64::NAN, |ns| ns / 1e9)
 }
 
-/// A point in time, wall and CPU.
-struct Start(Instant, f64);
+/// User and system CPU time of the whole process (every thread) in seconds, from
+/// `/proc/self/stat` (in clock ticks, assumed to be the usual 100 per second).
+fn process_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |i: usize| {
+        rest.split_whitespace()
+            .nth(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |t| t / 100.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (field(11), field(12))
+}
+
+/// A point in time: wall, this thread's CPU, and the process' user and system CPU.
+struct Start(Instant, f64, (f64, f64));
 
 fn start() -> Start {
-    Start(Instant::now(), cpu())
+    Start(Instant::now(), cpu(), process_cpu())
 }
 
 fn report(what: &str, start: Start) {
     let wall = start.0.elapsed().as_secs_f64();
     let cpu = cpu() - start.1;
+    let (user, sys) = process_cpu();
+    let (user, sys) = (user - start.2.0, sys - start.2.1);
     let (peak, cur) = rss();
     println!(
-        "{what:<30} {wall:>8.3} s wall {cpu:>8.3} s cpu   peak RSS {peak:>7.1} MiB   RSS now {cur:>7.1} MiB"
+        "{what:<30} {wall:>8.3} s wall {cpu:>8.3} s cpu   peak RSS {peak:>7.1} MiB   RSS now {cur:>7.1} MiB   all threads {user:>6.2} s user {sys:>5.2} s sys"
     );
 }
 
