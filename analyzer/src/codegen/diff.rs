@@ -27,6 +27,11 @@ const MAX_DEPTH: usize = 16;
 /// A unified patch turning `old` into `new`, with `path` in the `---`/`+++` headers (`a/` and
 /// `b/` prefixed, as `git apply` expects). Empty when the texts are equal.
 pub fn unified(path: &str, old: &str, new: &str) -> String {
+    unified_within(path, old, new, MYERS_LIMIT)
+}
+
+/// [`unified`], comparing stretches of at most `limit` lines line by line.
+fn unified_within(path: &str, old: &str, new: &str, limit: usize) -> String {
     if old == new {
         return String::new();
     }
@@ -38,7 +43,7 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.split_inclusive('\n').collect();
     let b: Vec<&str> = new.split_inclusive('\n').collect();
     let mut ops = Vec::new();
-    diff_lines(&a, &b, 0, 0, 0, &mut ops);
+    diff_lines(&a, &b, (0, 0), 0, limit, &mut ops);
     let mut out = format!("--- {old_name}\n+++ b/{path}\n");
     for hunk in similar::group_diff_ops(ops, 3) {
         if hunk.is_empty() {
@@ -74,14 +79,15 @@ fn push_line(out: &mut String, tag: char, line: &str) {
     }
 }
 
-/// Appends the operations turning `a` into `b` (which start at lines `at_a` and `at_b` of the
-/// whole texts) to `ops`.
-fn diff_lines<'t>(
-    a: &[&'t str],
-    b: &[&'t str],
-    at_a: usize,
-    at_b: usize,
+/// Appends the operations turning `a` into `b`, which start at lines `at` of the whole texts,
+/// to `ops`; `depth` counts the anchor searches above, `limit` is the longest stretch compared
+/// line by line.
+fn diff_lines(
+    a: &[&str],
+    b: &[&str],
+    at: (usize, usize),
     depth: usize,
+    limit: usize,
     ops: &mut Vec<DiffOp>,
 ) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
@@ -91,56 +97,55 @@ fn diff_lines<'t>(
         .zip(b[prefix..].iter().rev())
         .take_while(|(x, y)| x == y)
         .count();
-    equal(ops, at_a, at_b, prefix);
-    let (ma, mb) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let (ma_at, mb_at) = (at_a + prefix, at_b + prefix);
-    let anchors = if depth < MAX_DEPTH && !ma.is_empty() && !mb.is_empty() {
-        anchors(ma, mb)
+    equal(ops, at, prefix);
+    let (a, b) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let middle = (at.0 + prefix, at.1 + prefix);
+    let anchors = if depth < MAX_DEPTH && !a.is_empty() && !b.is_empty() {
+        anchors(a, b)
     } else {
         Vec::new()
     };
     if anchors.is_empty() {
-        stretch(ma, mb, ma_at, mb_at, ops);
+        stretch(a, b, middle, limit, ops);
     } else {
         let (mut i, mut j) = (0, 0);
         for (x, y) in anchors {
-            diff_lines(&ma[i..x], &mb[j..y], ma_at + i, mb_at + j, depth + 1, ops);
-            equal(ops, ma_at + x, mb_at + y, 1);
+            let gap = (middle.0 + i, middle.1 + j);
+            diff_lines(&a[i..x], &b[j..y], gap, depth + 1, limit, ops);
+            equal(ops, (middle.0 + x, middle.1 + y), 1);
             (i, j) = (x + 1, y + 1);
         }
-        diff_lines(&ma[i..], &mb[j..], ma_at + i, mb_at + j, depth + 1, ops);
+        let gap = (middle.0 + i, middle.1 + j);
+        diff_lines(&a[i..], &b[j..], gap, depth + 1, limit, ops);
     }
-    equal(
-        ops,
-        at_a + a.len() - suffix,
-        at_b + b.len() - suffix,
-        suffix,
-    );
+    equal(ops, (middle.0 + a.len(), middle.1 + b.len()), suffix);
 }
 
-/// A stretch without anchors: line by line when it is short enough, else one replacement.
-fn stretch(a: &[&str], b: &[&str], at_a: usize, at_b: usize, ops: &mut Vec<DiffOp>) {
+/// A stretch without anchors, starting at lines `at`: line by line when it is at most `limit`
+/// lines on both sides together, else one replacement.
+fn stretch(a: &[&str], b: &[&str], at: (usize, usize), limit: usize, ops: &mut Vec<DiffOp>) {
+    let (old_index, new_index) = at;
     let op = match (a.len(), b.len()) {
         (0, 0) => return,
         (0, new_len) => DiffOp::Insert {
-            old_index: at_a,
-            new_index: at_b,
+            old_index,
+            new_index,
             new_len,
         },
         (old_len, 0) => DiffOp::Delete {
-            old_index: at_a,
+            old_index,
             old_len,
-            new_index: at_b,
+            new_index,
         },
-        (old_len, new_len) if old_len + new_len > MYERS_LIMIT => DiffOp::Replace {
-            old_index: at_a,
+        (old_len, new_len) if old_len + new_len > limit => DiffOp::Replace {
+            old_index,
             old_len,
-            new_index: at_b,
+            new_index,
             new_len,
         },
         _ => {
             for op in similar::capture_diff_slices(similar::Algorithm::Myers, a, b) {
-                push(ops, shifted(op, at_a, at_b));
+                push(ops, shifted(op, at));
             }
             return;
         }
@@ -148,15 +153,15 @@ fn stretch(a: &[&str], b: &[&str], at_a: usize, at_b: usize, ops: &mut Vec<DiffO
     push(ops, op);
 }
 
-/// `len` equal lines from `at_a` and `at_b`, merged into the operation before when it is also
-/// an equal run that ends there.
-fn equal(ops: &mut Vec<DiffOp>, at_a: usize, at_b: usize, len: usize) {
+/// `len` equal lines from lines `at`, merged into the operation before when it is also an
+/// equal run that ends there.
+fn equal(ops: &mut Vec<DiffOp>, at: (usize, usize), len: usize) {
     if len > 0 {
         push(
             ops,
             DiffOp::Equal {
-                old_index: at_a,
-                new_index: at_b,
+                old_index: at.0,
+                new_index: at.1,
                 len,
             },
         );
@@ -186,8 +191,8 @@ fn push(ops: &mut Vec<DiffOp>, op: DiffOp) {
     ops.push(op);
 }
 
-/// An operation on slices starting at lines `at_a` and `at_b`, in lines of the whole texts.
-fn shifted(op: DiffOp, at_a: usize, at_b: usize) -> DiffOp {
+/// An operation on slices starting at lines `at`, in lines of the whole texts.
+fn shifted(op: DiffOp, (at_a, at_b): (usize, usize)) -> DiffOp {
     match op {
         DiffOp::Equal {
             old_index,
@@ -287,7 +292,8 @@ fn longest_increasing(pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MYERS_LIMIT, longest_increasing, unified};
+    use super::{MYERS_LIMIT, longest_increasing, unified, unified_within};
+    use proptest::prelude::*;
 
     #[test]
     fn diffs_are_unified_patches() {
@@ -413,5 +419,40 @@ mod tests {
         let d = unified("m.rs", &old, &new);
         assert_eq!(apply(&old, &d), new);
         assert!(d.lines().filter(|l| l.starts_with('-')).count() - 1 < old.lines().count() - 3);
+    }
+
+    /// Lines from a small alphabet, so that texts hold both repeated and unique lines, with or
+    /// without a final line break.
+    fn text() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => (0..4u8).prop_map(|k| format!("    step({k});")),
+                    1 => (0..40u8).prop_map(|k| format!("fn item_{k}() {{")),
+                    1 => Just("}".to_string()),
+                    1 => Just(String::new()),
+                ],
+                0..60,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(lines, last_break)| {
+                let mut s = lines.join("\n");
+                if last_break && !s.is_empty() {
+                    s.push('\n');
+                }
+                s
+            })
+    }
+
+    proptest! {
+        /// Whatever the texts and the limit (so that stretches go both ways), the patch turns
+        /// the old text into the new one, and only equal texts give an empty patch.
+        #[test]
+        fn every_patch_applies(old in text(), new in text(), limit in 0..80usize) {
+            let d = unified_within("m.rs", &old, &new, limit);
+            prop_assert_eq!(d.is_empty(), old == new);
+            prop_assert_eq!(apply(&old, &d), new);
+        }
     }
 }
