@@ -2,7 +2,8 @@
 //! `blazes::check_str`, findings included) on generated layered topologies of 1k, 10k, 100k and
 //! 1M components (see `topogen`), and of rendering the findings as `blazes lint` prints them
 //! (group `render`, up to 100k: a 1M topology has half a million findings to print) and of
-//! writing the JSON document of `lint --format json` (group `json`, up to 100k).
+//! writing the JSON document of `lint --format json` (group `json`, up to 100k); and of loading
+//! a Storm Flux topology of as many bolts (group `flux`, up to 100k: `topogen::flux`).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -98,8 +99,27 @@ fn check(c: &mut Criterion) {
         group.finish();
         if n <= 100_000 {
             render(c, n, yaml);
+            flux(c, n);
         }
     }
+}
+
+/// Loading a generated Storm Flux topology of `n` components: parsing, translating into the
+/// SPEC §8 form, validating it and mapping every span back into the Flux file.
+fn flux(c: &mut Criterion, n: usize) {
+    let text = topogen::flux(n);
+    let options = blazes::load::flux::Options::default();
+    let mut group = c.benchmark_group("flux");
+    sampling(&mut group, n);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
+        b.iter(
+            || match blazes::load::flux::load_str("flux.yaml", text, &options) {
+                Ok(loaded) => loaded,
+                Err(d) => panic!("the generated Flux topology does not load: {:?}", d.first()),
+            },
+        );
+    });
+    group.finish();
 }
 
 /// The human rendering of a topology's findings (without colour, at the default width), and the

@@ -9,7 +9,9 @@
 //!
 //! Options after the size: `--stages` times load, analyze, plan and findings separately instead
 //! of one `check_string` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
-//! YAML into the node tree; `--write FILE` writes the YAML and exits. Times are wall and CPU time
+//! YAML into the node tree; `--write FILE` writes the YAML and exits; `--flux` generates a Storm
+//! Flux topology of that many components instead (`topogen::flux`) and times loading it (or
+//! writes it, with `--write`). Times are wall and CPU time
 //! of this thread (the latter is steadier on a busy machine), and the user and system time of
 //! all the process' threads; "peak RSS" is reset after the text is generated,
 //! so it is the peak of what follows, the generated text included.
@@ -95,12 +97,26 @@ fn main() {
         .expect("the first argument is the number of components");
     let stages = args.iter().any(|a| a == "--stages");
 
+    let flux = args.iter().any(|a| a == "--flux");
     let t = start();
-    let yaml = topogen::generate(n);
+    let yaml = if flux {
+        topogen::flux(n)
+    } else {
+        topogen::generate(n)
+    };
     report(&format!("generate ({} MB)", yaml.len() / 1_000_000), t);
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let path = args.get(i + 1).expect("--write FILE");
         std::fs::write(path, &yaml).expect("write");
+        return;
+    }
+    if flux {
+        reset_peak();
+        let t = start();
+        let options = blazes::load::flux::Options::default();
+        let loaded = blazes::load::flux::load_str("flux.yaml", &yaml, &options).expect("load");
+        report("  load (Flux)", t);
+        println!("  {} components", loaded.topology.components.len());
         return;
     }
     if args.iter().any(|a| a == "--parse-only") {

@@ -28,6 +28,11 @@ pub mod simulate;
 pub mod verify;
 pub mod wiring;
 
+/// The generators of large topologies that the benchmarks use, for tests at scale.
+#[cfg(test)]
+#[path = "../benches/topogen/mod.rs"]
+mod topogen;
+
 pub use analysis::{Analysis, analyze};
 pub use blazes_annotations as annotations;
 pub use model::Topology;

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../benches/topogen/mod.rs"]
-#[allow(dead_code)]
 mod topogen;
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,9 @@
 //!
 //! The output is a pure function of `n` (splitmix64 with a fixed seed), one line per component.
 
+// Included with `#[path]` by the benchmark, `bench_check` and tests, each using only some of it.
+#![allow(dead_code, reason = "each includer uses some of the generators")]
+
 use std::fmt::Write as _;
 
 /// Number of layers below the sources (the depth of the topology).
@@ -228,4 +231,59 @@ fn component(rng: &mut Rng, s: &mut String, ins: &[In], outs: u8) {
             s.push_str(", allow: [partition-split]");
         }
     }
+}
+
+/// Generates a Storm Flux topology (the form `blazes::load::flux` reads) with one spout and
+/// `n - 1` bolts (at least one bolt), each fed one or two streams from the components just
+/// before it or from any earlier one, annotated in `config` in both of Flux's styles. For
+/// measuring the Flux loader, whose work per bolt must not grow with the number of bolts.
+pub fn flux(n: usize) -> String {
+    let n = n.max(2);
+    let mut rng = Rng(SEED ^ n as u64 ^ 0xF1);
+    let mut s = String::with_capacity(n * 200);
+    let _ = writeln!(s, "name: \"flux-{n}\"\nconfig:\n  topology.workers: 2");
+    s.push_str("  blazes.b0.fields: [id, batch]\n  blazes.b0.seal: [batch]\n");
+    const LABELS: [&str; 5] = ["CR", "CW", "OW(id)", "\"OR(id, batch)\"", "CW"];
+    for i in 1..n {
+        let label = LABELS[rng.below(LABELS.len())];
+        if rng.chance(50) {
+            let _ = writeln!(s, "  blazes.b{i}.label: {label}");
+        } else {
+            let _ = writeln!(
+                s,
+                "  blazes.b{i}:\n    label: {label}\n    fields: [id, batch]"
+            );
+        }
+    }
+    s.push_str("spouts:\n  - id: \"b0\"\n    className: \"org.example.Spout\"\n    parallelism: 1\nbolts:\n");
+    for i in 1..n {
+        let _ = writeln!(
+            s,
+            "  - id: \"b{i}\"\n    className: \"org.example.Bolt\"\n    parallelism: {}",
+            1 + rng.below(3)
+        );
+    }
+    s.push_str("streams:\n");
+    for i in 1..n {
+        let near = i - 1 - rng.below(i.min(3));
+        let mut from = vec![near];
+        if rng.chance(50) {
+            let far = rng.below(i);
+            if far != near {
+                from.push(far);
+            }
+        }
+        for f in from {
+            let grouping = if rng.chance(30) {
+                "{ type: FIELDS, args: [id] }"
+            } else {
+                "{ type: SHUFFLE }"
+            };
+            let _ = writeln!(
+                s,
+                "  - from: \"b{f}\"\n    to: \"b{i}\"\n    grouping: {grouping}"
+            );
+        }
+    }
+    s
 }

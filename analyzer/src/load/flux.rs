@@ -337,6 +337,8 @@ struct Stream {
 struct Merged<'a> {
     name: Option<&'a Node<'a>>,
     vertices: Vec<Vertex<'a>>,
+    /// The position of each vertex in `vertices`, by id (a large topology has many).
+    by_id: rustc_hash::FxHashMap<String, usize>,
     streams: Vec<Stream>,
     config: Vec<(&'a Node<'a>, &'a Node<'a>)>,
 }
@@ -400,6 +402,7 @@ impl Loader<'_> {
         let mut merged = Merged {
             name: None,
             vertices: Vec::new(),
+            by_id: rustc_hash::FxHashMap::default(),
             streams: Vec::new(),
             config: Vec::new(),
         };
@@ -470,8 +473,8 @@ impl Loader<'_> {
                         );
                         continue;
                     };
-                    if let Some(first) = merged.vertices.iter().find(|v| v.id == name) {
-                        let first = first.span;
+                    if let Some(&first) = merged.by_id.get(&name) {
+                        let first = merged.vertices[first].span;
                         self.error(
                             source,
                             codes::DUPLICATE_NAME,
@@ -485,6 +488,7 @@ impl Loader<'_> {
                         });
                         continue;
                     }
+                    merged.by_id.insert(name.clone(), merged.vertices.len());
                     merged.vertices.push(Vertex {
                         id: name,
                         span: id.span,
@@ -656,7 +660,9 @@ impl Loader<'_> {
         m: &Merged<'_>,
         source: &Arc<SourceFile>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
+        // Ids for suggestions; lookups go through `m.by_id`.
         let ids: Vec<&str> = m.vertices.iter().map(|v| v.id.as_str()).collect();
+        let is_id = |id: &str| m.by_id.contains_key(id);
         // Annotations by component, and topology-level entries.
         let mut per: BTreeMap<String, Vec<(&Node, &Node)>> = BTreeMap::new();
         let mut top: Vec<(&str, &Node, &Node)> = Vec::new();
@@ -664,7 +670,7 @@ impl Loader<'_> {
             let Some(rest) = k.as_str().and_then(|k| k.strip_prefix("blazes.")) else {
                 continue;
             };
-            if ids.contains(&rest) {
+            if is_id(rest) {
                 // `blazes.<id>: { … }`
                 match &v.value {
                     Value::Map(entries) => per
@@ -683,7 +689,7 @@ impl Loader<'_> {
                 continue;
             }
             match rest.rsplit_once('.') {
-                Some((id, _)) if ids.contains(&id) => {
+                Some((id, _)) if is_id(id) => {
                     per.entry(id.to_string()).or_default().push((k, v));
                 }
                 Some((id, _)) => {
@@ -714,8 +720,14 @@ impl Loader<'_> {
                 }
             }
         }
+        // The streams into and out of each vertex, in file order.
+        let mut into: Vec<Vec<&Stream>> = vec![Vec::new(); m.vertices.len()];
+        let mut out_of: Vec<Vec<&Stream>> = vec![Vec::new(); m.vertices.len()];
         for s in &m.streams {
-            if !ids.contains(&s.to.as_str()) {
+            if let Some(&from) = m.by_id.get(&s.from) {
+                out_of[from].push(s);
+            }
+            let Some(&to) = m.by_id.get(&s.to) else {
                 // The `to` side is not translated into a reference: check it here.
                 let d = self.error(
                     source,
@@ -727,7 +739,9 @@ impl Loader<'_> {
                     ),
                 );
                 d.help = suggest(&s.to, &ids).map(|x| format!("did you mean `{x}`?"));
-            } else if m.vertices.iter().any(|v| v.id == s.to && v.spout) {
+                continue;
+            };
+            if m.vertices[to].spout {
                 self.error(
                     source,
                     codes::INVALID_VALUE,
@@ -735,6 +749,7 @@ impl Loader<'_> {
                     format!("`{}` is a spout: it cannot consume a stream", s.to),
                 );
             }
+            into[to].push(s);
         }
 
         let mut out = Synth::default();
@@ -771,7 +786,7 @@ impl Loader<'_> {
             }
             let entries = per.get(&v.id).cloned().unwrap_or_default();
             // Inputs: every stream into this vertex.
-            let inputs: Vec<&Stream> = m.streams.iter().filter(|s| s.to == v.id).collect();
+            let inputs = &into[vi];
             if !inputs.is_empty() {
                 sep(&mut out);
                 out.raw("\"inputs\": {");
@@ -795,7 +810,7 @@ impl Loader<'_> {
             }
             // Outputs: the streams others consume, plus those annotated.
             let mut outputs: BTreeMap<String, Vec<(&Node, &Node)>> = BTreeMap::new();
-            for s in m.streams.iter().filter(|s| s.from == v.id) {
+            for s in &out_of[vi] {
                 outputs.entry(s.stream.clone()).or_default();
             }
             let mut annotated = false;
@@ -906,7 +921,8 @@ impl Loader<'_> {
             out.raw("}");
         }
         out.raw("}}");
-        let map = |s: Span| out.map(s);
+        let spans = out.span_map();
+        let map = |s: Span| spans.map(s);
         match super::yaml::load_str(name, &out.text) {
             Ok(_) if !self.diags.is_empty() => {
                 crate::report::sort(&mut self.diags);
@@ -1037,6 +1053,7 @@ pub fn replace(
 }
 
 /// A span of the synthesized text and the spot of the Flux file it stands for.
+#[derive(Clone, Copy, Debug)]
 struct Mark {
     start: usize,
     end: usize,
@@ -1141,28 +1158,165 @@ impl Synth {
         });
     }
 
-    /// Maps a span of the synthesized text to the Flux file: the innermost mark containing it.
-    fn map(&self, s: Span) -> Span {
-        let best = self
-            .marks
-            .iter()
-            .filter(|m| m.start <= s.offset() && s.offset() < m.end.max(m.start + 1))
-            .min_by_key(|m| m.end - m.start);
-        match best {
-            Some(m) => match m.exact {
-                Some(base) if s.offset() > m.start && s.end() < m.end => {
-                    Span::new(base + (s.offset() - m.start - 1), s.len())
-                }
-                _ => m.to,
-            },
-            None => Span::new(0, 0),
+    /// The marks, indexed for [`SpanMap::map`]; the text stays.
+    fn span_map(&mut self) -> SpanMap {
+        SpanMap::new(std::mem::take(&mut self.marks))
+    }
+}
+
+/// The marks of a synthesized text, ordered so that the innermost mark containing a spot is
+/// found without a scan of every mark (a large topology has millions).
+///
+/// Marks nest or are disjoint, since the text is written from the Flux tree depth first. Sorted
+/// by start, outer before inner among those starting together, the innermost mark containing a
+/// spot is the last one starting at or before it, or, when that one has ended, the innermost of
+/// the marks enclosing it that reaches the spot: a walk up a chain as deep as the tree.
+struct SpanMap {
+    /// The marks, by start; among equal starts, longer first, and of equal ones the first made
+    /// last (so it is the one found, as a scan keeping the first shortest would).
+    marks: Vec<Mark>,
+    /// Per mark, the innermost mark enclosing it (`usize::MAX`: none).
+    parent: Vec<usize>,
+}
+
+impl SpanMap {
+    fn new(marks: Vec<Mark>) -> Self {
+        let mut marks: Vec<(usize, Mark)> = marks.into_iter().enumerate().collect();
+        marks.sort_by(|(i, a), (j, b)| {
+            a.start
+                .cmp(&b.start)
+                .then(b.reach().cmp(&a.reach()))
+                .then(j.cmp(i))
+        });
+        let marks: Vec<Mark> = marks.into_iter().map(|(_, m)| m).collect();
+        let mut parent = Vec::with_capacity(marks.len());
+        let mut open: Vec<usize> = Vec::new();
+        for (i, m) in marks.iter().enumerate() {
+            while open.last().is_some_and(|&o| marks[o].reach() <= m.start) {
+                open.pop();
+            }
+            parent.push(open.last().copied().unwrap_or(usize::MAX));
+            open.push(i);
         }
+        SpanMap { marks, parent }
+    }
+
+    /// Maps a span of the synthesized text to the Flux file: the innermost mark containing its
+    /// start, shortest first.
+    fn map(&self, s: Span) -> Span {
+        let at = s.offset();
+        let mut i = self
+            .marks
+            .partition_point(|m| m.start <= at)
+            .wrapping_sub(1);
+        while let Some(m) = self.marks.get(i) {
+            if at < m.reach() {
+                return match m.exact {
+                    Some(base) if at > m.start && s.end() < m.end => {
+                        Span::new(base + (at - m.start - 1), s.len())
+                    }
+                    _ => m.to,
+                };
+            }
+            i = self.parent[i];
+        }
+        Span::new(0, 0)
+    }
+}
+
+impl Mark {
+    /// Where the mark stops containing spots: its end, or one past its start when it is empty
+    /// (so an empty mark still contains its own spot).
+    fn reach(&self) -> usize {
+        self.end.max(self.start + 1)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_generated_topology_keeps_every_stream_and_every_spot() {
+        // Each stream of the text, as (from, to), read back from its two lines.
+        let text = crate::topogen::flux(3000);
+        let mut streams: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if let Some(from) = line.strip_prefix("  - from: ") {
+                let to = lines.next().and_then(|l| l.strip_prefix("    to: "));
+                let unquote = |s: &str| s.trim_matches('"').to_string();
+                let to = unquote(to.unwrap_or_default());
+                streams.entry(to).or_default().push(unquote(from));
+            }
+        }
+        let loaded = load_str("flux.yaml", &text, &Options::default())
+            .unwrap_or_else(|d| panic!("loads: {:?}", d.first()));
+        let t = &loaded.topology;
+        assert_eq!(t.components.len(), 3000);
+        let spot = |s: Span| text[s.offset()..s.end()].trim_matches('"');
+        for c in &t.components {
+            assert_eq!(spot(c.span), c.name);
+            let mut inputs: Vec<&str> = c.inputs.iter().map(|i| i.name.as_str()).collect();
+            let mut written: Vec<&str> = streams
+                .get(&c.name)
+                .map_or(Vec::new(), |v| v.iter().map(String::as_str).collect());
+            inputs.sort_unstable();
+            written.sort_unstable();
+            assert_eq!(inputs, written, "inputs of {}", c.name);
+            for i in &c.inputs {
+                assert_eq!(spot(i.from_span), t.components[i.from.component].name);
+            }
+        }
+    }
+
+    #[test]
+    fn spans_map_to_the_shortest_mark_containing_them_as_a_scan_finds_it() {
+        // Every Flux example written out as the loader writes it, plus marks made out of
+        // order and twice over, against the scan of every mark that the index replaces.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/flux");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
+        assert!(files.len() >= 4, "{files:?}");
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let root = tree::parse(&text).unwrap_or_else(|_| panic!("{path:?} parses"));
+            let mut out = Synth::default();
+            out.raw("{\"x\": ");
+            out.node(&root, &text);
+            out.raw(", ");
+            out.key("name", Span::new(2, 4));
+            out.string("name", Span::new(9, 4), &text);
+            let mut twin = out.marks[0];
+            twin.to = Span::new(1, 1);
+            out.marks.push(twin);
+            let marks = out.marks.clone();
+            let scan = |s: Span| {
+                let best = marks
+                    .iter()
+                    .filter(|m| m.start <= s.offset() && s.offset() < m.end.max(m.start + 1))
+                    .min_by_key(|m| m.end - m.start);
+                match best {
+                    Some(m) => match m.exact {
+                        Some(base) if s.offset() > m.start && s.end() < m.end => {
+                            Span::new(base + (s.offset() - m.start - 1), s.len())
+                        }
+                        _ => m.to,
+                    },
+                    None => Span::new(0, 0),
+                }
+            };
+            let spans = out.span_map();
+            for at in 0..=out.text.len() + 1 {
+                for len in [0, 1, 3, 40] {
+                    let s = Span::new(at, len);
+                    assert_eq!(spans.map(s), scan(s), "{path:?} at {at}+{len}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn properties_and_placeholders() {

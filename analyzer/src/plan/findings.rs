@@ -622,10 +622,6 @@ fn seals_used(
 }
 
 #[cfg(test)]
-#[path = "../../benches/topogen/mod.rs"]
-mod topogen;
-
-#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
@@ -651,7 +647,7 @@ mod tests {
 
     #[test]
     fn findings_on_two_cores_are_those_on_one() {
-        let t = crate::load::load_str("layered.yaml", &topogen::generate(6_000)).unwrap();
+        let t = crate::load::load_str("layered.yaml", &crate::topogen::generate(6_000)).unwrap();
         assert!(t.components.len() >= PARALLEL_FROM);
         let a = crate::analysis::analyze(&t);
         let plan = super::super::plan(&t, &a, super::super::Options::default());
