@@ -773,3 +773,62 @@ fn json_stream_derivations_are_each_streams_own() {
     }
     assert!(closes_a_loop, "some chain closes a loop");
 }
+
+/// A chain of 300 confluent components below the component where an anomaly starts: every
+/// derivation past the first few would list every component above it. The JSON and the human
+/// output show a long run of steps that keep the label by its ends and a count of the rest.
+#[test]
+fn derivations_along_a_long_chain_count_the_steps_that_keep_the_label() {
+    let mut yaml = String::from(
+        "name: chain\ncomponents:\n  s: {}\n  o: { inputs: [s], label: OW(id) }\n  c1: { inputs: [o], label: CR }\n",
+    );
+    for i in 2..=300 {
+        yaml.push_str(&format!("  c{i}: {{ inputs: [c{}], label: CR }}\n", i - 1));
+    }
+    // An order-sensitive component at the end: its finding shows the chain above it.
+    yaml.push_str("  t: { inputs: [c300], label: OW(id) }\n");
+    let r = run_with(&["lint", "--format", "json", "-"], Some(&yaml), &[]);
+    expect_code(&r, 1, "an order site");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let streams = doc["streams"].as_array().unwrap();
+    let last = streams
+        .iter()
+        .find(|s| s["from"] == "c300.out")
+        .expect("the last stream");
+    let lines: Vec<&str> = last["derivation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    // The source, the origin at `o`, c1..c3, the count, c298..c300.
+    assert_eq!(lines.len(), 9, "{lines:#?}");
+    assert!(lines[0].starts_with("`s.out` is a source"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("`o`: s -> out is OW(id)"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("`c1`:") && lines[4].starts_with("`c3`:"));
+    assert_eq!(
+        lines[5],
+        "… 294 more steps, each keeping the label it is fed …"
+    );
+    assert!(lines[6].starts_with("`c298`:") && lines[8].starts_with("`c300`:"));
+    // Every stream's derivation is bounded, so the document grows with the chain, not its
+    // square.
+    assert!(
+        streams
+            .iter()
+            .all(|s| s["derivation"].as_array().unwrap().len() <= 10)
+    );
+    // `t`'s finding: its own step keeps `Run` too, so the run it ends is one longer.
+    let human = run_with(&["lint", "--color", "never", "-"], Some(&yaml), &[]);
+    assert!(
+        human.stdout.contains(
+            "    6. … 295 more steps, each keeping the label it is fed …\n    7. `c299`:"
+        ),
+        "{}",
+        human.stdout
+    );
+}

@@ -230,9 +230,9 @@ impl Analysis {
             .collect()
     }
 
-    /// The line of a derivation for `port`, and the port it continues from upstream (none at
-    /// a source or an unreached output).
-    fn derivation_step(&self, t: &Topology, cur: Port) -> (String, Option<Port>) {
+    /// The line of a derivation for `port`, the port it continues from upstream (none at a
+    /// source or an unreached output), and whether the step keeps the label it was fed.
+    fn derivation_step(&self, t: &Topology, cur: Port) -> (String, Option<Port>, bool) {
         let comp = &t.components[cur.component];
         let name = t.port_name(cur);
         let label = self.show(self.lbl(cur));
@@ -246,7 +246,7 @@ impl Analysis {
                 Step::Unreached => format!("`{name}` is reached by no path: {label}"),
                 _ => format!("`{name}` is reached by no source: {label}"),
             };
-            return (line, None);
+            return (line, None, false);
         };
         let path = &comp.paths[pi];
         let input = &comp.inputs[path.input];
@@ -313,7 +313,11 @@ impl Analysis {
                 format!("{head}: {label}")
             }
         };
-        (step, Some(input.from))
+        (
+            step,
+            Some(input.from),
+            self.lbl(cur) == self.lbl(input.from),
+        )
     }
 
     /// The write paths of `component` that are not fed a seal compatible with the gate of the
@@ -374,15 +378,25 @@ impl Analysis {
     }
 }
 
+/// A port's step of a derivation: its line, the port it continues from upstream, and whether
+/// it keeps the label it is fed.
+#[derive(Clone)]
+struct Rendered {
+    line: Arc<str>,
+    next: Option<Port>,
+    keeps: bool,
+}
+
 /// Derivations of many outputs of one analysis. Chains from different outputs share their
 /// upstream part: each step is rendered once, and each chain that ends at a source is built
 /// once and shared by every output downstream of it.
 pub struct Derivations<'a> {
     topology: &'a Topology,
     analysis: &'a Analysis,
-    /// By port index: its rendered step and the port upstream of it, once rendered. Dense,
-    /// since the findings of a large topology ask for most ports' steps.
-    steps: Vec<Option<(Arc<str>, Option<Port>)>>,
+    /// By port index: its rendered step, the port upstream of it and whether the step keeps
+    /// the label, once rendered. Dense, since the findings of a large topology ask for most
+    /// ports' steps.
+    steps: Vec<Option<Rendered>>,
     /// By port index, for a port whose chain ends at a source (not in a loop): the whole chain.
     chains: Vec<Option<Derivation>>,
     /// By port index: the number of the last walk that reached the port (a walk that reaches a
@@ -406,13 +420,17 @@ impl<'a> Derivations<'a> {
         }
     }
 
-    /// The rendered step of a port and the port upstream of it.
-    fn step(&mut self, p: Port) -> (Arc<str>, Option<Port>) {
+    /// The rendered step of a port.
+    fn step(&mut self, p: Port) -> Rendered {
         let (topology, analysis) = (self.topology, self.analysis);
         self.steps[analysis.port_index(p)]
             .get_or_insert_with(|| {
-                let (line, next) = analysis.derivation_step(topology, p);
-                (Arc::from(line), next)
+                let (line, next, keeps) = analysis.derivation_step(topology, p);
+                Rendered {
+                    line: Arc::from(line),
+                    next,
+                    keeps,
+                }
             })
             .clone()
     }
@@ -441,8 +459,8 @@ impl<'a> Derivations<'a> {
                 break;
             }
             self.walked[i] = self.walks;
-            let (line, next) = self.step(p);
-            walk.push((i, line));
+            let Rendered { line, next, keeps } = self.step(p);
+            walk.push((i, line, keeps));
             cur = next;
         }
         if let Some(p) = closes {
@@ -452,13 +470,13 @@ impl<'a> Derivations<'a> {
                 self.topology.port_name(p),
                 self.analysis.show(self.analysis.lbl(p))
             )));
-            for (_, line) in walk.into_iter().rev() {
-                d = d.then(line);
+            for (_, line, keeps) in walk.into_iter().rev() {
+                d = d.then_step(line, keeps);
             }
             return d;
         }
-        for (i, line) in walk.into_iter().rev() {
-            start = start.then(line);
+        for (i, line, keeps) in walk.into_iter().rev() {
+            start = start.then_step(line, keeps);
             self.chains[i] = Some(start.clone());
         }
         start

@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,8 +20,20 @@ pub use codes::Code;
 ///
 /// A persistent list: the derivations of a topology's outputs share their upstream steps, so a
 /// finding holds one pointer however long its chain.
+///
+/// A step that outputs the label it was fed *keeps* the label. Only the steps that change it
+/// explain it, so a run of more than [`RUN_SHOWN`] such steps in a row is shown by its first
+/// and last [`RUN_ENDS`] and one line counting the rest ([`Derivation::lines`]): along a chain of
+/// thousands of components, every derivation would otherwise hold thousands of lines, and the
+/// output would grow with the square of the chain.
 #[derive(Clone, Debug, Default)]
 pub struct Derivation(Option<Arc<Link>>);
+
+/// Steps shown at each end of a run of steps that keep the label.
+pub const RUN_ENDS: usize = 3;
+
+/// The longest run of steps that keep the label that is shown whole.
+pub const RUN_SHOWN: usize = 2 * RUN_ENDS + 1;
 
 /// One step of a [`Derivation`] and the steps before it.
 #[derive(Debug)]
@@ -28,15 +41,39 @@ struct Link {
     line: Arc<str>,
     before: Derivation,
     len: usize,
+    /// How many steps in a row, ending with this one, keep the label (0: this one changes it).
+    run: usize,
+    /// In a run longer than [`RUN_ENDS`], the derivation that ends with the run's first
+    /// `RUN_ENDS` steps, where [`Derivation::lines`] resumes after counting the middle.
+    head: Derivation,
 }
 
 impl Derivation {
-    /// This derivation followed by one more step.
+    /// This derivation followed by one more step, which changes the label.
     pub fn then(&self, line: Arc<str>) -> Derivation {
+        self.then_step(line, false)
+    }
+
+    /// This derivation followed by one more step; `keeps` when the step outputs the label it
+    /// was fed.
+    pub fn then_step(&self, line: Arc<str>, keeps: bool) -> Derivation {
+        let before = self.0.as_ref();
+        let run = if keeps {
+            before.map_or(0, |l| l.run) + 1
+        } else {
+            0
+        };
+        let head = match before {
+            Some(_) if run == RUN_ENDS + 1 => self.clone(),
+            Some(l) if run > RUN_ENDS + 1 => l.head.clone(),
+            _ => Derivation::default(),
+        };
         Derivation(Some(Arc::new(Link {
             line,
             before: self.clone(),
             len: self.len() + 1,
+            run,
+            head,
         })))
     }
 
@@ -50,12 +87,30 @@ impl Derivation {
         self.0.is_none()
     }
 
-    /// The steps, source first.
-    pub fn lines(&self) -> Vec<&str> {
-        let mut lines = Vec::with_capacity(self.len());
+    /// The steps, source first, with the middle of each long run of steps that keep the label
+    /// counted in one line (see [`Derivation`]). Reads only the lines it gives.
+    pub fn lines(&self) -> Vec<Cow<'_, str>> {
+        let mut lines = Vec::new();
         let mut at = &self.0;
         while let Some(link) = at {
-            lines.push(&*link.line);
+            if link.run > RUN_SHOWN {
+                // The run's last steps, a count of its middle, and on from its first steps.
+                let mut last = link;
+                for _ in 0..RUN_ENDS {
+                    lines.push(Cow::Borrowed(&*last.line));
+                    match &last.before.0 {
+                        Some(l) => last = l,
+                        None => break,
+                    }
+                }
+                let middle = last.run - RUN_ENDS;
+                lines.push(Cow::Owned(format!(
+                    "… {middle} more steps, each keeping the label it is fed …"
+                )));
+                at = &last.head.0;
+                continue;
+            }
+            lines.push(Cow::Borrowed(&*link.line));
             at = &link.before.0;
         }
         lines.reverse();
@@ -63,8 +118,8 @@ impl Derivation {
     }
 }
 
-/// Written as an array of its lines, source first. The lines are shared with other
-/// derivations, so a document holding many is written without copying them.
+/// Written as an array of its lines, source first ([`Derivation::lines`]). The lines are shared
+/// with other derivations, so a document holding many is written without copying them.
 impl Serialize for Derivation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.lines())
@@ -226,6 +281,48 @@ mod tests {
         drop(source);
         // The shared step outlives the handle it was built from.
         assert_eq!(b.lines()[0], "source");
+    }
+
+    #[test]
+    fn long_runs_of_steps_that_keep_the_label_are_counted_not_listed() {
+        let step = |d: &Derivation, name: String, keeps: bool| d.then_step(name.into(), keeps);
+        // A source, a step that changes the label, then runs of `n` steps that keep it, each
+        // run ended by a step that changes it.
+        let mut d = Derivation::default().then("source".into());
+        let mut expected: Vec<String> = vec!["source".into()];
+        for (r, n) in [20, RUN_SHOWN, RUN_SHOWN + 1, 0, 1].into_iter().enumerate() {
+            d = step(&d, format!("change {r}"), false);
+            expected.push(format!("change {r}"));
+            for k in 0..n {
+                d = step(&d, format!("keep {r}.{k}"), true);
+            }
+            let kept = (0..n).map(|k| format!("keep {r}.{k}"));
+            if n > RUN_SHOWN {
+                expected.extend(kept.clone().take(RUN_ENDS));
+                expected.push(format!(
+                    "… {} more steps, each keeping the label it is fed …",
+                    n - 2 * RUN_ENDS
+                ));
+                expected.extend(kept.skip(n - RUN_ENDS));
+            } else {
+                expected.extend(kept);
+            }
+        }
+        assert_eq!(d.lines(), expected);
+        assert_eq!(d.len(), 1 + 5 + 20 + 2 * RUN_SHOWN + 1 + 1);
+        // Ending inside a long run, and a derivation that is one long run from its start.
+        let mut e = Derivation::default();
+        for k in 0..100 {
+            e = step(&e, format!("k{k}"), true);
+        }
+        let lines = e.lines();
+        assert_eq!(lines.len(), 2 * RUN_ENDS + 1);
+        assert_eq!((&*lines[0], &*lines[RUN_ENDS - 1]), ("k0", "k2"));
+        assert_eq!(
+            lines[RUN_ENDS],
+            "… 94 more steps, each keeping the label it is fed …"
+        );
+        assert_eq!(&*lines[2 * RUN_ENDS], "k99");
     }
 
     #[test]
