@@ -91,9 +91,19 @@ pub struct AttrPath {
 pub struct RustItems {
     /// In file order.
     pub items: Vec<RustItem>,
+    /// The positions of the items in `items` by the last segment of their path, made at the
+    /// first lookup and dropped when an item is added ([`RustItems::add`]): a crate with
+    /// thousands of operators has as many references to resolve.
+    by_name: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
 }
 
 impl RustItems {
+    /// Adds an item found by the scan.
+    fn add(&mut self, item: RustItem) {
+        self.items.push(item);
+        self.by_name = std::sync::OnceLock::new();
+    }
+
     /// The item a `rust:` reference names: the exact crate path for `crate::a::B`, else the
     /// single item whose path ends with the reference (`B`, `a::B`).
     fn find(&self, reference: &[String]) -> Result<&RustItem, String> {
@@ -101,17 +111,37 @@ impl RustItems {
             Some((first, rest)) if first == "crate" => (true, rest),
             _ => (false, reference),
         };
-        let found: Vec<&RustItem> = self
-            .items
-            .iter()
-            .filter(|i| {
-                if exact {
-                    i.path == wanted
-                } else {
-                    i.path.ends_with(wanted)
-                }
-            })
-            .collect();
+        let matches = |i: &&RustItem| {
+            if exact {
+                i.path == wanted
+            } else {
+                i.path.ends_with(wanted)
+            }
+        };
+        // A match ends with the reference's last segment, so only the items of that name are
+        // looked at (every item, for a reference without one).
+        let found: Vec<&RustItem> = match wanted.last() {
+            Some(last) => {
+                let by_name = self.by_name.get_or_init(|| {
+                    let mut map: rustc_hash::FxHashMap<String, Vec<usize>> =
+                        rustc_hash::FxHashMap::default();
+                    for (at, item) in self.items.iter().enumerate() {
+                        if let Some(name) = item.path.last() {
+                            map.entry(name.clone()).or_default().push(at);
+                        }
+                    }
+                    map
+                });
+                by_name
+                    .get(last)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .map(|&at| &self.items[at])
+                    .filter(matches)
+                    .collect()
+            }
+            None => self.items.iter().filter(matches).collect(),
+        };
         match found.as_slice() {
             [one] => Ok(one),
             [] => {
@@ -463,7 +493,7 @@ fn scan_items(
             };
             let mut path = module.to_vec();
             path.push(ident.to_string().trim_start_matches("r#").to_string());
-            items.items.push(RustItem {
+            items.add(RustItem {
                 path,
                 name_span: pos.one(ident.span()),
                 attr_span,
@@ -798,10 +828,16 @@ pub(crate) fn same_item_conflicts(
     refs: &[(Vec<String>, String, Annotation, Span)],
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // Per item path, the first reference of each distinct label, in order: the first earlier
+    // reference labelling the item differently is the first of these with another label.
+    let mut firsts: rustc_hash::FxHashMap<&[String], Vec<usize>> = rustc_hash::FxHashMap::default();
     for (i, (path, comp, a, span)) in refs.iter().enumerate() {
-        if let Some((_, first_comp, first, first_span)) =
-            refs[..i].iter().find(|(p, _, b, _)| p == path && b != a)
-        {
+        let seen = firsts.entry(path.as_slice()).or_default();
+        let earlier = seen.iter().map(|&j| &refs[j]).find(|(_, _, b, _)| b != a);
+        if !seen.iter().any(|&j| refs[j].2 == *a) {
+            seen.push(i);
+        }
+        if let Some((_, first_comp, first, first_span)) = earlier {
             out.push(
                 Diagnostic::new(
                     codes::ANNOTATION_CONFLICT,
@@ -868,6 +904,37 @@ mod tests {
     }
 
     #[test]
+    fn each_conflicting_reference_names_the_first_one_labelled_otherwise() {
+        let ann = |a: &str| {
+            a.parse::<Annotation>()
+                .unwrap_or_else(|e| panic!("{a}: {e:?}"))
+        };
+        let r = |path: &str, comp: &str, a: &str| {
+            let path = path.split("::").map(String::from).collect();
+            (path, comp.to_string(), ann(a), Span::new(0, 0))
+        };
+        let refs = [
+            r("ops::P", "a", "CR"),
+            r("ops::P", "b", "CR"),
+            r("ops::P", "c", "CW"),
+            r("ops::Q", "d", "OW(id)"),
+            r("ops::P", "e", "OW(id)"),
+            r("ops::P", "f", "CR"),
+            r("ops::Q", "g", "OW(id)"),
+        ];
+        let source = SourceFile::new("t.yaml", "");
+        let pairs: Vec<(String, String)> = same_item_conflicts(&source, &refs)
+            .iter()
+            .map(|d| {
+                let named: Vec<&str> = d.message.split('`').skip(1).step_by(2).collect();
+                (named[0].to_string(), named[1].to_string())
+            })
+            .collect();
+        let expected = [("c", "a"), ("e", "a"), ("f", "c")];
+        assert_eq!(pairs, expected.map(|(x, y)| (x.to_string(), y.to_string())));
+    }
+
+    #[test]
     fn metadata_entry() {
         let toml =
             "[package]\nname = \"x\"\n\n[package.metadata.blazes]\ntopology = \"t/prod.yaml\"\n";
@@ -901,6 +968,24 @@ mod tests {
         assert!(items.find(&["Count".into()]).is_ok());
         assert!(items.find(&["crate".into(), "Count".into()]).is_err());
         assert!(items.find(&["inner".into(), "split".into()]).is_ok());
+        // An item added after a lookup is found too; a suffix shared by two items is
+        // ambiguous, and their paths tell them apart.
+        let other = "#[blazes(CW)]\nfn split() {}\n";
+        scan_file(&source, base, other, &["io".into()], &mut items, &mut diags);
+        assert_eq!(items.items.len(), 3, "{diags:?}");
+        let split = ["split".to_string()];
+        let ambiguous = items.find(&split).map(RustItem::display_path);
+        assert!(
+            ambiguous
+                .as_ref()
+                .is_err_and(|e| e.starts_with("several items match")),
+            "{ambiguous:?}"
+        );
+        let full = ["crate".to_string(), "io".into(), "split".into()];
+        assert_eq!(
+            items.find(&full).map(RustItem::display_path),
+            Ok("crate::io::split".to_string())
+        );
     }
 
     #[test]
