@@ -25,6 +25,7 @@ mod parallel;
 pub mod plan;
 pub mod report;
 pub mod simulate;
+mod slices;
 pub mod verify;
 pub mod wiring;
 

@@ -90,13 +90,7 @@ fn diff_lines(
     limit: usize,
     ops: &mut Vec<DiffOp>,
 ) {
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let (prefix, suffix) = crate::slices::common_ends(a, b);
     equal(ops, at, prefix);
     let (a, b) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
     let middle = (at.0 + prefix, at.1 + prefix);

@@ -289,13 +289,7 @@ impl Witness {
             "witness ({what}): {inputs} give different `{}`",
             self.output
         )];
-        let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        let tail = a[head..]
-            .iter()
-            .rev()
-            .zip(b[head..].iter().rev())
-            .take_while(|(x, y)| x == y)
-            .count();
+        let (head, tail) = crate::slices::common_ends(a, b);
         let count = |n: usize| format!("{n} deliver{}", if n == 1 { "y" } else { "ies" });
         match (head, tail) {
             (0, 0) => {}
