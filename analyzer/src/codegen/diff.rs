@@ -7,7 +7,7 @@
 //!    the items' names) are matched in the longest run that keeps their order on both sides,
 //!    the *patience* anchors; the stretches between anchors are treated the same way in turn;
 //! 3. a stretch with no such line is compared line by line with Myers' algorithm when it is
-//!    short ([`MYERS_LIMIT`] lines on both sides together), else it is replaced as a whole.
+//!    short (`MYERS_LIMIT`, 2,000 lines on both sides together), else it is replaced as a whole.
 //!
 //! Myers' algorithm costs the product of a stretch's length and the number of its differences,
 //! so a module rewritten wholesale (a committed shim against a plan ten times its size) used to
