@@ -832,3 +832,69 @@ fn derivations_along_a_long_chain_count_the_steps_that_keep_the_label() {
         human.stdout
     );
 }
+
+/// A component reading from 100 producers: the human output draws a dozen of its marked inputs
+/// and counts the rest, its remedy names eight seals and counts the rest, and the JSON output
+/// keeps every one (`related`, and the site's `seals`).
+#[test]
+fn a_wide_component_is_summed_up_in_the_human_output_and_whole_in_json() {
+    let mut yaml = String::from("name: fan\ncomponents:\n");
+    for i in 0..100 {
+        yaml.push_str(&format!("  s{i}: {{}}\n"));
+    }
+    yaml.push_str("  sink:\n    label: OW(id)\n    inputs:\n");
+    for i in 0..100 {
+        yaml.push_str(&format!("      i{i}: {{ from: s{i} }}\n"));
+    }
+    let human = run_with(&["lint", "--color", "never", "-"], Some(&yaml), &[]);
+    expect_code(&human, 1, "an order site");
+    assert_eq!(human.stdout.matches("arrives Async from").count(), 12);
+    assert!(
+        human
+            .stdout
+            .contains("  … and 88 more marked spots, not shown here"),
+        "{}",
+        human.stdout
+    );
+    let r = run_with(&["lint", "--format", "json", "-"], Some(&yaml), &[]);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["component"], "sink");
+    let remedy = finding["remedy"].as_str().unwrap();
+    assert_eq!(remedy.matches("seal `s").count(), 8, "{remedy}");
+    assert!(
+        remedy.contains("and 92 more producers likewise"),
+        "{remedy}"
+    );
+    assert_eq!(finding["related"].as_array().unwrap().len(), 100);
+    assert_eq!(doc["sites"][0]["seals"].as_array().unwrap().len(), 100);
+}
+
+/// Past the first few inputs, names already taken are found in a map: a name written twice
+/// among many inputs is still reported where it repeats, pointing at its first definition.
+#[test]
+fn an_input_repeated_among_many_is_reported_at_the_repeat() {
+    let mut yaml = String::from("name: fan\ncomponents:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("  s{i}: {{}}\n"));
+    }
+    yaml.push_str("  sink:\n    label: CR\n    inputs:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("      i{i}: {{ from: s{i} }}\n"));
+    }
+    yaml.push_str("      i7: { from: s9 }\n");
+    let r = run_with(&["lint", "--format", "json", "-"], Some(&yaml), &[]);
+    expect_code(&r, 2, "a duplicate input");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["code"], "BLZ102", "{finding}");
+    assert_eq!(finding["message"], "input `i7` of `sink` is defined twice");
+    assert_eq!(
+        finding["location"]["line"],
+        line_of(&yaml, "      i7: { from: s9 }")
+    );
+    assert_eq!(
+        finding["related"][0]["location"]["line"],
+        line_of(&yaml, "      i7: { from: s7 }")
+    );
+}

@@ -1356,8 +1356,15 @@ impl Ctx {
             return smallvec::SmallVec::new();
         };
         let mut out: smallvec::SmallVec<[RawInput<'a>; 4]> = smallvec::SmallVec::new();
+        // Past a few inputs, names already taken are looked up in a map rather than the list
+        // (a component may read from thousands of producers).
+        let mut taken: Option<rustc_hash::FxHashMap<String, usize>> = None;
         let mut push = |ctx: &mut Ctx, input: RawInput<'a>| {
-            if let Some(first) = out.iter().find(|i| i.name == input.name) {
+            let first = match &taken {
+                Some(taken) => taken.get(&input.name).map(|&i| &out[i]),
+                None => out.iter().find(|i| i.name == input.name),
+            };
+            if let Some(first) = first {
                 let first = first.span;
                 ctx.error(
                     codes::DUPLICATE_NAME,
@@ -1370,7 +1377,18 @@ impl Ctx {
                     text: "first defined here".into(),
                 });
             } else {
+                if let Some(taken) = &mut taken {
+                    taken.insert(input.name.clone(), out.len());
+                }
                 out.push(input);
+                if taken.is_none() && out.len() == out.inline_size() {
+                    taken = Some(
+                        out.iter()
+                            .enumerate()
+                            .map(|(i, x)| (x.name.clone(), i))
+                            .collect(),
+                    );
+                }
             }
         };
         match &node.value {
@@ -1663,6 +1681,9 @@ impl Ctx {
             Some((a, n.span))
         });
         let mut explicit: Vec<Path> = Vec::new();
+        // The explicit paths by their pair of interfaces, to find one annotated twice.
+        let mut seen: rustc_hash::FxHashMap<(usize, usize), usize> =
+            rustc_hash::FxHashMap::default();
         if let Some(node) = c.entries.get("paths") {
             let Value::Seq(items) = &node.value else {
                 self.invalid(node, "a list of paths");
@@ -1692,11 +1713,8 @@ impl Ctx {
                 else {
                     continue;
                 };
-                if let Some(first) = explicit
-                    .iter()
-                    .find(|p| p.input == input && p.output == output)
-                {
-                    let first = first.span;
+                if let Some(&first) = seen.get(&(input, output)) {
+                    let first: Span = explicit[first].span;
                     self.error(
                         codes::DUPLICATE_NAME,
                         label_node.span,
@@ -1712,6 +1730,7 @@ impl Ctx {
                     });
                     continue;
                 }
+                seen.insert((input, output), explicit.len());
                 explicit.push(Path {
                     input,
                     output,
@@ -1744,12 +1763,17 @@ impl Ctx {
         }
         let mut paths = explicit;
         if let Some((a, span)) = default {
-            // The default covers every pair of interfaces: room for exactly that many.
+            // The default covers every pair of interfaces not annotated explicitly: room for
+            // exactly that many. The explicit pairs are looked up sorted (a component may have
+            // thousands of inputs).
             let pairs = comp.inputs.len() * comp.outputs.len();
             paths.reserve_exact(pairs.saturating_sub(paths.len()));
+            let mut annotated: Vec<(usize, usize)> =
+                paths.iter().map(|p| (p.input, p.output)).collect();
+            annotated.sort_unstable();
             for i in 0..comp.inputs.len() {
                 for o in 0..comp.outputs.len() {
-                    if !paths.iter().any(|p| p.input == i && p.output == o) {
+                    if annotated.binary_search(&(i, o)).is_err() {
                         paths.push(Path {
                             input: i,
                             output: o,
@@ -1772,14 +1796,23 @@ impl Ctx {
         comp: &Component,
         input: bool,
     ) -> Option<usize> {
-        let names: Vec<&str> = if input {
-            comp.inputs.iter().map(|i| i.name.as_str()).collect()
+        // Both lists are sorted by name (see `Ctx::component` and `Ctx::outputs`).
+        let count = if input {
+            comp.inputs.len()
         } else {
-            comp.outputs.iter().map(|o| o.name.as_str()).collect()
+            comp.outputs.len()
         };
+        let name_at = |i: usize| -> &str {
+            if input {
+                &comp.inputs[i].name
+            } else {
+                &comp.outputs[i].name
+            }
+        };
+        let names = || -> Vec<&str> { (0..count).map(name_at).collect() };
         let side = if input { "input" } else { "output" };
         let Some(node) = node else {
-            if names.len() == 1 {
+            if count == 1 {
                 return Some(0);
             }
             let key = if input { "from" } else { "to" };
@@ -1788,17 +1821,24 @@ impl Ctx {
                 path.span,
                 format!(
                     "`{}` has {} {side}s; this path must name one with `{key}`",
-                    comp.name,
-                    names.len()
+                    comp.name, count
                 ),
             )
-            .help = Some(format!("{side}s: {}", names.join(", ")));
+            .help = Some(format!("{side}s: {}", names().join(", ")));
             return None;
         };
         let name = self.string(node, "an interface name")?;
-        if let Some(i) = names.iter().position(|n| *n == name) {
+        let found = if input {
+            comp.inputs
+                .binary_search_by(|i| i.name.as_str().cmp(name.as_str()))
+        } else {
+            comp.outputs
+                .binary_search_by(|o| o.name.as_str().cmp(name.as_str()))
+        };
+        if let Ok(i) = found {
             return Some(i);
         }
+        let names = names();
         let d = self.error(
             codes::UNKNOWN_INTERFACE,
             node.span,

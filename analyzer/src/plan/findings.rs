@@ -9,6 +9,8 @@ use crate::analysis::{Analysis, Derivations, Event, Ordering, Step, rules::Rule}
 use crate::model::{Grouping, Port, Topology};
 use crate::report::{Diagnostic, Severity, codes};
 
+/// Seal suggestions named in an order site's help; the rest are counted.
+const SEALS_NAMED: usize = 8;
 /// Finding options from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct FindingOptions {
@@ -195,10 +197,18 @@ fn order_sites(
             .iter()
             .find(|s| s.fields.is_empty())
             .map(|s| t.port_name(s.port));
+        // A component reading from thousands of producers has as many suggestions: the help
+        // names a few and counts the rest, which the plan lists.
+        let seal = match seal.len().checked_sub(SEALS_NAMED) {
+            Some(more) if more > 0 => format!(
+                "{} and {more} more producers likewise (`--format json` lists each under `sites`)",
+                seal[..SEALS_NAMED].join(" and ")
+            ),
+            _ => seal.join(" and "),
+        };
         d = d.help(match (first_field, dropped) {
             (Some(f), _) => format!(
-                "{order}; or, far cheaper, {} (`seal: [{f}]`) so a seal barrier suffices",
-                seal.join(" and ")
+                "{order}; or, far cheaper, {seal} (`seal: [{f}]`) so a seal barrier suffices"
             ),
             (None, Some(at)) => format!(
                 "{order}; a seal cannot replace the order yet: `{at}` drops every gate field \

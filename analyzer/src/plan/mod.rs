@@ -405,6 +405,9 @@ fn seal_suggestions(
 ) -> Vec<SealSuggestion> {
     let comp = &t.components[c];
     let mut out: Vec<SealSuggestion> = Vec::new();
+    // Past a few suggestions, the ports already suggested are looked up in a set (a component
+    // may have thousands of inputs, each with its own suggestion).
+    let mut suggested: Option<rustc_hash::FxHashSet<Port>> = None;
     for &(_, pi) in paths {
         let path = &comp.paths[pi];
         let Some(blazes_annotations::Gate::Fields(gate)) = path.annotation.gate() else {
@@ -467,11 +470,18 @@ fn seal_suggestions(
             }
             // When the fields ran out, the walk stopped where the last one was dropped.
             let port = a.port_at(port);
-            if !out.iter().any(|s| s.port == port) {
+            let new = match &mut suggested {
+                Some(ports) => ports.insert(port),
+                None => !out.iter().any(|s| s.port == port),
+            };
+            if new {
                 out.push(SealSuggestion {
                     port,
                     fields: fields.into_iter().map(String::from).collect(),
                 });
+                if suggested.is_none() && out.len() > 8 {
+                    suggested = Some(out.iter().map(|s| s.port).collect());
+                }
             }
         }
     }

@@ -62,6 +62,15 @@ pub fn render_with(
             // Rendering into a String cannot fail on I/O; fall back to the plain message.
             let _ = writeln!(out, "{}: {}", d.severity, d.message);
         }
+        if let Some(more) = d.secondary.len().checked_sub(SECONDARY_SHOWN)
+            && more > 0
+        {
+            let _ = writeln!(
+                out,
+                "  … and {more} more marked spots, not shown here (`--format json` lists every \
+                 one under `related`)"
+            );
+        }
         if !d.derivation.is_empty() {
             out.push_str("  derivation:\n");
             for (i, line) in d.derivation.lines().into_iter().enumerate() {
@@ -119,6 +128,11 @@ pub fn label_table(rows: &[(String, String, String)]) -> String {
     }
     out
 }
+
+/// Secondary labels drawn per diagnostic; the rest are counted in a line below the snippets. A
+/// finding at a component with thousands of inputs marks each of them, and drawing them all
+/// would take time in the square of their number, for a snippet nobody reads.
+const SECONDARY_SHOWN: usize = 12;
 
 /// Labels whose snippets are at most this many lines apart are shown in one snippet, with the
 /// lines between them; farther apart, each gets its own.
@@ -254,6 +268,7 @@ impl miette::Diagnostic for Wrapped<'_> {
             .d
             .secondary
             .iter()
+            .take(SECONDARY_SHOWN)
             .map(move |m| LabeledSpan::new_with_span(label_text(&m.text), clamp(m.span)));
         Some(Box::new(primary.chain(secondary)))
     }
