@@ -833,19 +833,26 @@ fn derivations_along_a_long_chain_count_the_steps_that_keep_the_label() {
     );
 }
 
+/// A topology of `n` sources and a `sink` labelled `label` that reads from every one of them
+/// (inputs `i0`… from `s0`…, written last).
+fn fan_in(n: usize, label: &str) -> String {
+    let mut yaml = String::from("name: fan\ncomponents:\n");
+    for i in 0..n {
+        yaml.push_str(&format!("  s{i}: {{}}\n"));
+    }
+    yaml.push_str(&format!("  sink:\n    label: {label}\n    inputs:\n"));
+    for i in 0..n {
+        yaml.push_str(&format!("      i{i}: {{ from: s{i} }}\n"));
+    }
+    yaml
+}
+
 /// A component reading from 100 producers: the human output draws a dozen of its marked inputs
 /// and counts the rest, its remedy names eight seals and counts the rest, and the JSON output
 /// keeps every one (`related`, and the site's `seals`).
 #[test]
 fn a_wide_component_is_summed_up_in_the_human_output_and_whole_in_json() {
-    let mut yaml = String::from("name: fan\ncomponents:\n");
-    for i in 0..100 {
-        yaml.push_str(&format!("  s{i}: {{}}\n"));
-    }
-    yaml.push_str("  sink:\n    label: OW(id)\n    inputs:\n");
-    for i in 0..100 {
-        yaml.push_str(&format!("      i{i}: {{ from: s{i} }}\n"));
-    }
+    let yaml = fan_in(100, "OW(id)");
     let human = run_with(&["lint", "--color", "never", "-"], Some(&yaml), &[]);
     expect_code(&human, 1, "an order site");
     assert_eq!(human.stdout.matches("arrives Async from").count(), 12);
@@ -870,18 +877,12 @@ fn a_wide_component_is_summed_up_in_the_human_output_and_whole_in_json() {
     assert_eq!(doc["sites"][0]["seals"].as_array().unwrap().len(), 100);
 }
 
-/// Past the first few inputs, names already taken are found in a map: a name written twice
-/// among many inputs is still reported where it repeats, pointing at its first definition.
+/// Past the first few inputs and outputs, names already taken are found in a map: a name
+/// written twice among many is still reported where it repeats, pointing at its first
+/// definition.
 #[test]
-fn an_input_repeated_among_many_is_reported_at_the_repeat() {
-    let mut yaml = String::from("name: fan\ncomponents:\n");
-    for i in 0..10 {
-        yaml.push_str(&format!("  s{i}: {{}}\n"));
-    }
-    yaml.push_str("  sink:\n    label: CR\n    inputs:\n");
-    for i in 0..10 {
-        yaml.push_str(&format!("      i{i}: {{ from: s{i} }}\n"));
-    }
+fn an_input_or_output_repeated_among_many_is_reported_at_the_repeat() {
+    let mut yaml = fan_in(10, "CR");
     yaml.push_str("      i7: { from: s9 }\n");
     let r = run_with(&["lint", "--format", "json", "-"], Some(&yaml), &[]);
     expect_code(&r, 2, "a duplicate input");
@@ -896,5 +897,25 @@ fn an_input_repeated_among_many_is_reported_at_the_repeat() {
     assert_eq!(
         finding["related"][0]["location"]["line"],
         line_of(&yaml, "      i7: { from: s7 }")
+    );
+    // Outputs: a mapping does not repeat keys in YAML, so the repeat is spelled differently
+    // but reads as the same name (a quoted key).
+    let mut yaml = String::from("name: outs\ncomponents:\n  src:\n    outputs:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("      o{i}: {{}}\n"));
+    }
+    yaml.push_str("      \"o7\": {}\n");
+    let r = run_with(&["lint", "--format", "json", "-"], Some(&yaml), &[]);
+    expect_code(&r, 2, "a duplicate output");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let messages: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"output `o7` of `src` is defined twice"),
+        "{messages:?}"
     );
 }

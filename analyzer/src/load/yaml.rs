@@ -1275,6 +1275,8 @@ impl Ctx {
             return vec![default()];
         };
         let mut outs: Vec<Output> = Vec::new();
+        // Past four outputs, names already taken are looked up in a map rather than the list.
+        let mut taken: Option<rustc_hash::FxHashMap<String, usize>> = None;
         for (k, v) in entries {
             let Some(name) = self.string(k, "an output name") else {
                 continue;
@@ -1287,7 +1289,11 @@ impl Ctx {
                 );
                 continue;
             }
-            if let Some(first) = outs.iter().find(|o| o.name == name) {
+            let first = match &taken {
+                Some(taken) => taken.get(&name).map(|&i| &outs[i]),
+                None => outs.iter().find(|o| o.name == name),
+            };
+            if let Some(first) = first {
                 let first = first.span;
                 self.error(
                     codes::DUPLICATE_NAME,
@@ -1334,6 +1340,9 @@ impl Ctx {
                 self.string(d, "a description");
             }
             let fields = fields.map(|f| self.shared_fields(&f));
+            if let Some(taken) = &mut taken {
+                taken.insert(name.clone(), outs.len());
+            }
             outs.push(Output {
                 name,
                 span: k.span,
@@ -1341,6 +1350,14 @@ impl Ctx {
                 seal,
                 consumers: Vec::new(),
             });
+            if taken.is_none() && outs.len() == 4 {
+                taken = Some(
+                    outs.iter()
+                        .enumerate()
+                        .map(|(i, o)| (o.name.clone(), i))
+                        .collect(),
+                );
+            }
         }
         if outs.is_empty() {
             outs.push(default());
