@@ -11,6 +11,7 @@ use crate::report::{Diagnostic, Severity, codes};
 
 /// Seal suggestions named in an order site's help; the rest are counted.
 const SEALS_NAMED: usize = 8;
+
 /// Finding options from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct FindingOptions {
