@@ -608,6 +608,43 @@ fn resolve<'r>(
 }
 
 /// An input as written.
+/// The interface names already taken in a component's list as it is built: found by a scan of
+/// the list while it is short, and in a map from [`Taken::SHORT`] names on (a component may read
+/// from thousands of producers).
+#[derive(Default)]
+struct Taken(Option<rustc_hash::FxHashMap<String, usize>>);
+
+impl Taken {
+    /// Names scanned before the map takes over.
+    const SHORT: usize = 4;
+
+    /// The position of `name` in the list so far, whose names `names` gives in order.
+    fn find<'n>(&self, name: &str, mut names: impl Iterator<Item = &'n str>) -> Option<usize> {
+        match &self.0 {
+            Some(map) => map.get(name).copied(),
+            None => names.position(|n| n == name),
+        }
+    }
+
+    /// Records `name`, about to be appended to the list whose names `names` gives in order
+    /// (read only when the map starts).
+    fn add<'n>(&mut self, name: &str, names: impl Iterator<Item = &'n str> + Clone) {
+        match &mut self.0 {
+            Some(map) => {
+                let at = map.len();
+                map.insert(name.to_owned(), at);
+            }
+            None if names.clone().count() + 1 == Self::SHORT => {
+                let mut map: rustc_hash::FxHashMap<String, usize> =
+                    names.enumerate().map(|(i, n)| (n.to_owned(), i)).collect();
+                map.insert(name.to_owned(), Self::SHORT - 1);
+                self.0 = Some(map);
+            }
+            None => {}
+        }
+    }
+}
+
 struct RawInput<'a> {
     name: String,
     span: Span,
@@ -1275,8 +1312,7 @@ impl Ctx {
             return vec![default()];
         };
         let mut outs: Vec<Output> = Vec::new();
-        // Past four outputs, names already taken are looked up in a map rather than the list.
-        let mut taken: Option<rustc_hash::FxHashMap<String, usize>> = None;
+        let mut taken = Taken::default();
         for (k, v) in entries {
             let Some(name) = self.string(k, "an output name") else {
                 continue;
@@ -1289,12 +1325,8 @@ impl Ctx {
                 );
                 continue;
             }
-            let first = match &taken {
-                Some(taken) => taken.get(&name).map(|&i| &outs[i]),
-                None => outs.iter().find(|o| o.name == name),
-            };
-            if let Some(first) = first {
-                let first = first.span;
+            if let Some(first) = taken.find(&name, outs.iter().map(|o| o.name.as_str())) {
+                let first = outs[first].span;
                 self.error(
                     codes::DUPLICATE_NAME,
                     k.span,
@@ -1340,9 +1372,7 @@ impl Ctx {
                 self.string(d, "a description");
             }
             let fields = fields.map(|f| self.shared_fields(&f));
-            if let Some(taken) = &mut taken {
-                taken.insert(name.clone(), outs.len());
-            }
+            taken.add(&name, outs.iter().map(|o| o.name.as_str()));
             outs.push(Output {
                 name,
                 span: k.span,
@@ -1350,14 +1380,6 @@ impl Ctx {
                 seal,
                 consumers: Vec::new(),
             });
-            if taken.is_none() && outs.len() == 4 {
-                taken = Some(
-                    outs.iter()
-                        .enumerate()
-                        .map(|(i, o)| (o.name.clone(), i))
-                        .collect(),
-                );
-            }
         }
         if outs.is_empty() {
             outs.push(default());
@@ -1373,16 +1395,10 @@ impl Ctx {
             return smallvec::SmallVec::new();
         };
         let mut out: smallvec::SmallVec<[RawInput<'a>; 4]> = smallvec::SmallVec::new();
-        // Past a few inputs, names already taken are looked up in a map rather than the list
-        // (a component may read from thousands of producers).
-        let mut taken: Option<rustc_hash::FxHashMap<String, usize>> = None;
+        let mut taken = Taken::default();
         let mut push = |ctx: &mut Ctx, input: RawInput<'a>| {
-            let first = match &taken {
-                Some(taken) => taken.get(&input.name).map(|&i| &out[i]),
-                None => out.iter().find(|i| i.name == input.name),
-            };
-            if let Some(first) = first {
-                let first = first.span;
+            if let Some(first) = taken.find(&input.name, out.iter().map(|i| i.name.as_str())) {
+                let first = out[first].span;
                 ctx.error(
                     codes::DUPLICATE_NAME,
                     input.span,
@@ -1394,18 +1410,8 @@ impl Ctx {
                     text: "first defined here".into(),
                 });
             } else {
-                if let Some(taken) = &mut taken {
-                    taken.insert(input.name.clone(), out.len());
-                }
+                taken.add(&input.name, out.iter().map(|i| i.name.as_str()));
                 out.push(input);
-                if taken.is_none() && out.len() == out.inline_size() {
-                    taken = Some(
-                        out.iter()
-                            .enumerate()
-                            .map(|(i, x)| (x.name.clone(), i))
-                            .collect(),
-                    );
-                }
             }
         };
         match &node.value {
