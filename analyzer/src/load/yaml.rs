@@ -607,7 +607,6 @@ fn resolve<'r>(
     Ok(Port { component, output })
 }
 
-/// An input as written.
 /// The interface names already taken in a component's list as it is built: found by a scan of
 /// the list while it is short, and in a map from [`Taken::SHORT`] names on (a component may read
 /// from thousands of producers).
@@ -645,6 +644,7 @@ impl Taken {
     }
 }
 
+/// An input as written.
 struct RawInput<'a> {
     name: String,
     span: Span,
