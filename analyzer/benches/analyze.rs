@@ -3,7 +3,9 @@
 //! 1M components (see `topogen`), and of rendering the findings as `blazes lint` prints them
 //! (group `render`, up to 100k: a 1M topology has half a million findings to print) and of
 //! writing the JSON document of `lint --format json` (group `json`, up to 100k); and of loading
-//! a Storm Flux topology of as many bolts (group `flux`, up to 100k: `topogen::flux`).
+//! a Storm Flux topology of as many bolts (group `flux`, up to 100k: `topogen::flux`), and of
+//! preparing and starting `blazes simulate` on a component reading from that many sources
+//! (group `simulate`, up to 100k: `topogen::fan_in`).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -100,6 +102,7 @@ fn check(c: &mut Criterion) {
         if n <= 100_000 {
             render(c, n, yaml);
             flux(c, n);
+            simulate(c, n);
         }
     }
 }
@@ -118,6 +121,28 @@ fn flux(c: &mut Criterion, n: usize) {
                 Err(d) => panic!("the generated Flux topology does not load: {:?}", d.first()),
             },
         );
+    });
+    group.finish();
+}
+
+/// `blazes simulate` on a sink reading from `n` sources, with a bound of one message per run:
+/// the first run exceeds it and the simulation stops, so this measures the simulator's
+/// preparation (which paths each input and output has, where punctuations flow) and the start
+/// of one run, at every size alike.
+fn simulate(c: &mut Criterion, n: usize) {
+    let topology = match blazes::load::load_string("fan-in.yaml", topogen::fan_in(n)) {
+        Ok(t) => t,
+        Err(d) => panic!("the generated fan-in does not load: {:?}", d.first()),
+    };
+    let analysis = blazes::analyze(&topology);
+    let config = blazes::simulate::Config {
+        max_messages: 1,
+        ..blazes::simulate::Config::default()
+    };
+    let mut group = c.benchmark_group("simulate");
+    sampling(&mut group, n);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &topology, |b, t| {
+        b.iter(|| blazes::simulate::simulate(t, &analysis, &config));
     });
     group.finish();
 }

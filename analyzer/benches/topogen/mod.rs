@@ -287,3 +287,19 @@ pub fn flux(n: usize) -> String {
     }
     s
 }
+
+/// Generates a topology of `n` sources all read by one confluent sink: the widest component a
+/// topology of `n` components can have. For measuring work per input of a component, which must
+/// not grow with the number of its inputs.
+pub fn fan_in(n: usize) -> String {
+    let mut s = String::with_capacity(n * 48);
+    let _ = writeln!(s, "name: \"fan-in-{n}\"\ncomponents:");
+    for i in 0..n {
+        let _ = writeln!(s, "  s{i}: {{}}");
+    }
+    s.push_str("  sink:\n    label: CW\n    inputs:\n");
+    for i in 0..n {
+        let _ = writeln!(s, "      i{i}: {{ from: s{i} }}");
+    }
+    s
+}

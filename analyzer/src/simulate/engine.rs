@@ -8,7 +8,7 @@ use blazes_annotations::{Annotation, Gate};
 
 use super::choice::{Chooser, mix};
 use crate::analysis::{Analysis, Event, lattice::Lbl};
-use crate::model::{Grouping, Port, Topology};
+use crate::model::{Grouping, Path, Port, Topology};
 
 /// A field id in a [`Record`]; user fields first (sorted by name), then the simulator's own.
 pub type FieldId = u16;
@@ -50,9 +50,83 @@ pub const SEEN: &str = "@seen";
 /// A digest of the state an `OR` read saw.
 pub const STATE: &str = "@state";
 
+/// Each component's paths grouped by the interface they start or end at, each group in path
+/// order: following a record from an input, or finding what feeds an output, then costs the
+/// paths taken rather than a scan of all the component's paths (a component with 40k inputs
+/// made such scans quadratic).
+pub(crate) struct PathsBy {
+    /// Where each component's interfaces start in `start` (one more entry at the end).
+    first: Vec<usize>,
+    /// Where each interface's paths start in `paths` (one more entry at the end).
+    start: Vec<usize>,
+    /// Path indices, interface by interface.
+    paths: Vec<usize>,
+}
+
+impl PathsBy {
+    /// Paths grouped by their input.
+    pub(crate) fn input(t: &Topology) -> Self {
+        Self::new(t, |c| c.inputs.len(), |p| p.input)
+    }
+
+    /// Paths grouped by their output.
+    pub(crate) fn output(t: &Topology) -> Self {
+        Self::new(t, |c| c.outputs.len(), |p| p.output)
+    }
+
+    /// A counting sort of every component's paths by `key`, one of the `slots` interfaces of
+    /// their component.
+    fn new(
+        t: &Topology,
+        slots: impl Fn(&crate::model::Component) -> usize,
+        key: impl Fn(&Path) -> usize,
+    ) -> Self {
+        let mut first = Vec::with_capacity(t.components.len() + 1);
+        let mut total = 0;
+        for c in &t.components {
+            first.push(total);
+            total += slots(c);
+        }
+        first.push(total);
+        let mut start = vec![0; total + 1];
+        for (c, comp) in t.components.iter().enumerate() {
+            for p in &comp.paths {
+                start[first[c] + key(p) + 1] += 1;
+            }
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut at = start.clone();
+        let mut paths = vec![0; start[total]];
+        for (c, comp) in t.components.iter().enumerate() {
+            for (pi, p) in comp.paths.iter().enumerate() {
+                let slot = first[c] + key(p);
+                paths[at[slot]] = pi;
+                at[slot] += 1;
+            }
+        }
+        PathsBy {
+            first,
+            start,
+            paths,
+        }
+    }
+
+    /// The paths of component `c` at its interface `slot`, in path order.
+    pub(crate) fn get(&self, c: usize, slot: usize) -> &[usize] {
+        let s = self.first[c] + slot;
+        &self.paths[self.start[s]..self.start[s + 1]]
+    }
+}
+
 /// Everything about a topology that does not change between schedules.
 pub struct Plan<'t> {
     pub(crate) t: &'t Topology,
+    /// Each component's paths by input.
+    from_input: PathsBy,
+    /// Each component's paths by output.
+    into_output: PathsBy,
     /// Field names by id.
     pub fields: Vec<String>,
     class: Vec<FieldId>,
@@ -222,7 +296,8 @@ impl<'t> Plan<'t> {
             })
             .collect();
 
-        let punct = punctuation(t);
+        let (from_input, into_output) = (PathsBy::input(t), PathsBy::output(t));
+        let punct = punctuation(t, &from_input, &into_output);
         let mut barrier: Vec<Vec<Option<Vec<FieldId>>>> = t
             .components
             .iter()
@@ -305,6 +380,8 @@ impl<'t> Plan<'t> {
         let rank = ranks(t);
         let mut plan = Plan {
             t,
+            from_input,
+            into_output,
             fields,
             class,
             seq,
@@ -339,7 +416,7 @@ impl<'t> Plan<'t> {
         let mut out = Vec::new();
         for (ci, c) in t.components.iter().enumerate() {
             for oi in 0..c.outputs.len() {
-                if c.paths.iter().any(|p| p.output == oi) {
+                if !self.into_output.get(ci, oi).is_empty() {
                     continue;
                 }
                 let port = Port {
@@ -412,7 +489,11 @@ impl<'t> Plan<'t> {
 /// seal; or, when every path into the output is confluent (`CR`/`CW`) and fed punctuations on
 /// one key that the output still carries, those punctuations forwarded. A greatest fixpoint
 /// (loops are bounded in the simulation, so a loop drains and its seals can be delivered).
-fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
+fn punctuation(
+    t: &Topology,
+    from_input: &PathsBy,
+    into_output: &PathsBy,
+) -> HashMap<Port, Vec<String>> {
     #[derive(Clone, PartialEq)]
     enum P {
         Top,
@@ -425,7 +506,7 @@ fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
     let mut stack: Vec<Port> = Vec::new();
     for (ci, c) in t.components.iter().enumerate() {
         for oi in 0..c.outputs.len() {
-            if !c.paths.iter().any(|p| p.output == oi) {
+            if into_output.get(ci, oi).is_empty() {
                 stack.push(Port {
                     component: ci,
                     output: oi,
@@ -438,10 +519,11 @@ fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
             continue;
         }
         for &(c2, i2) in &t.components[port.component].outputs[port.output].consumers {
-            for p in t.components[c2].paths.iter().filter(|p| p.input == i2) {
+            let paths = &t.components[c2].paths;
+            for &p in from_input.get(c2, i2) {
                 stack.push(Port {
                     component: c2,
-                    output: p.output,
+                    output: paths[p].output,
                 });
             }
         }
@@ -453,7 +535,7 @@ fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
                 component: ci,
                 output: oi,
             };
-            let reached = c.paths.iter().any(|p| p.output == oi);
+            let reached = !into_output.get(ci, oi).is_empty();
             let v = match (&o.seal, reached) {
                 _ if !live.contains(&port) => P::Top,
                 (Some((k, _)), _) => P::Key(k.0.iter().cloned().collect()),
@@ -475,7 +557,7 @@ fn punctuation(t: &Topology) -> HashMap<Port, Vec<String>> {
                     continue;
                 }
                 let mut acc = P::Top;
-                for p in c.paths.iter().filter(|p| p.output == oi) {
+                for p in into_output.get(ci, oi).iter().map(|&p| &c.paths[p]) {
                     if !live.contains(&c.inputs[p.input].from) {
                         continue; // never carries a record
                     }
@@ -721,8 +803,8 @@ pub fn run(plan: &Plan<'_>, ch: &mut Chooser, keep_logs: bool) -> RunResult {
                 recs.sort_unstable();
                 o.push(recs);
                 let mut h = 0u64;
-                for (pi, p) in c.paths.iter().enumerate() {
-                    if p.output != oi || !p.annotation.is_write() {
+                for &pi in plan.into_output.get(ci, oi) {
+                    if !c.paths[pi].annotation.is_write() {
                         continue;
                     }
                     for r in &inst.set[pi] {
@@ -769,14 +851,10 @@ impl Exec<'_, '_> {
     fn deliver(&mut self, m: Msg, ch: &mut Chooser) {
         let plan = self.plan;
         let c = self.insts[m.to].comp;
-        let comp = &plan.t.components[c];
         if self.insts[m.to].closed[m.input] {
             self.late = true;
         }
-        for (pi, p) in comp.paths.iter().enumerate() {
-            if p.input != m.input {
-                continue;
-            }
+        for &pi in plan.from_input.get(c, m.input) {
             let inst = &mut self.insts[m.to];
             if let Some(key) = &plan.barrier[c][pi]
                 && !inst.closed[m.input]
@@ -804,8 +882,8 @@ impl Exec<'_, '_> {
         let plan = self.plan;
         let c = self.insts[ii].comp;
         self.insts[ii].closed[input] = true;
-        for (pi, p) in plan.t.components[c].paths.iter().enumerate() {
-            if p.input != input || plan.barrier[c][pi].is_none() {
+        for &pi in plan.from_input.get(c, input) {
+            if plan.barrier[c][pi].is_none() {
                 continue;
             }
             let mut parts: Vec<Vec<(Record, u32)>> = std::mem::take(&mut self.insts[ii].held[pi])
@@ -980,5 +1058,74 @@ impl Exec<'_, '_> {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathsBy;
+    use crate::model::Topology;
+
+    /// A component whose paths are listed out of input and output order, and every example.
+    fn topologies() -> Vec<Topology> {
+        let mixed = "components:
+  a: { outputs: { out: {}, x: {} } }
+  b: {}
+  c:
+    inputs: { p: { from: a.out }, q: { from: b }, r: { from: a.x } }
+    outputs: { out: {}, y: {}, z: {} }
+    paths:
+      - { from: r, to: y, label: CW }
+      - { from: p, to: out, label: CR }
+      - { from: r, to: out, label: OW(id) }
+      - { from: q, to: z, label: CW }
+      - { from: p, to: y, label: CW }
+";
+        let mut all = vec![
+            crate::load::load_str("mixed.yaml", mixed).unwrap_or_else(|d| {
+                panic!("the mixed topology loads: {d:?}");
+            }),
+        ];
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        for f in files {
+            if let Ok(t) = crate::load::load_path(&f.to_string_lossy()) {
+                all.push(t);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn paths_by_interface_are_the_paths_a_scan_finds_in_path_order() {
+        let all = topologies();
+        assert!(all.len() > 10, "the examples load");
+        for t in &all {
+            let (by_input, by_output) = (PathsBy::input(t), PathsBy::output(t));
+            for (c, comp) in t.components.iter().enumerate() {
+                for i in 0..comp.inputs.len() {
+                    let scan: Vec<usize> = (0..comp.paths.len())
+                        .filter(|&p| comp.paths[p].input == i)
+                        .collect();
+                    assert_eq!(by_input.get(c, i), scan, "{} input {i}", comp.name);
+                }
+                for o in 0..comp.outputs.len() {
+                    let scan: Vec<usize> = (0..comp.paths.len())
+                        .filter(|&p| comp.paths[p].output == o)
+                        .collect();
+                    assert_eq!(by_output.get(c, o), scan, "{} output {o}", comp.name);
+                }
+            }
+        }
+        // The mixed component's groups are not contiguous in its path list.
+        let c = all[0].component_index("c").unwrap_or(usize::MAX);
+        assert_eq!(PathsBy::output(&all[0]).get(c, 0).len(), 2);
     }
 }

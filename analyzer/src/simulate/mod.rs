@@ -721,6 +721,7 @@ pub fn least_records(t: &Topology, records: u64, cap: u64) -> Vec<Vec<u64>> {
         .map(|c| vec![0; c.outputs.len()])
         .collect();
     let mut stack: Vec<(usize, usize)> = Vec::new();
+    let into_output = engine::PathsBy::output(t);
     for root in 0..t.components.len() {
         if state[root] != NEW {
             continue;
@@ -741,13 +742,10 @@ pub fn least_records(t: &Topology, records: u64, cap: u64) -> Vec<Vec<u64>> {
             // Every producer is done, or open: on the stack, a route that closes a loop.
             let c = *c;
             for o in 0..comp.outputs.len() {
-                let mut n = if comp.paths.iter().any(|p| p.output == o) {
-                    0
-                } else {
-                    records
-                };
-                for p in comp.paths.iter().filter(|p| p.output == o) {
-                    let from = comp.inputs[p.input].from;
+                let paths = into_output.get(c, o);
+                let mut n = if paths.is_empty() { records } else { 0 };
+                for &p in paths {
+                    let from = comp.inputs[comp.paths[p].input].from;
                     if state[from.component] == DONE {
                         n = n.saturating_add(count[from.component][from.output]);
                     }
