@@ -67,6 +67,19 @@ pub struct SourceFile {
     parts: Vec<(String, std::ops::Range<usize>)>,
     /// [`SourceFile::display_text`], made when first asked for when it differs from `text`.
     display: std::sync::OnceLock<Option<String>>,
+    /// The characters before each block of [`COLUMN_BLOCK`] bytes, and before the end: made
+    /// when a column is first asked for far into a long line.
+    chars_before_block: std::sync::OnceLock<Vec<usize>>,
+}
+
+/// Bytes per block of the index that gives columns on long lines: a column costs at most two
+/// blocks' worth of counting, however long its line (a topology written as one line of JSON
+/// has every span on one line of megabytes).
+const COLUMN_BLOCK: usize = 4096;
+
+/// The characters that start in `bytes`: the bytes that are not UTF-8 continuation bytes.
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 impl SourceFile {
@@ -79,6 +92,7 @@ impl SourceFile {
             text,
             parts: Vec::new(),
             display: std::sync::OnceLock::new(),
+            chars_before_block: std::sync::OnceLock::new(),
         })
     }
 
@@ -101,6 +115,7 @@ impl SourceFile {
             text,
             parts,
             display: std::sync::OnceLock::new(),
+            chars_before_block: std::sync::OnceLock::new(),
         })
     }
 
@@ -176,15 +191,35 @@ impl SourceFile {
         self.line_starts.partition_point(|&s| s <= offset).max(1) - 1
     }
 
+    /// The characters of `text` before a byte offset, counted from the nearest block start.
+    fn chars_before(&self, offset: usize) -> usize {
+        let b = self.text.as_bytes();
+        let index = self.chars_before_block.get_or_init(|| {
+            let mut total = 0;
+            let mut index = Vec::with_capacity(b.len() / COLUMN_BLOCK + 2);
+            for block in b.chunks(COLUMN_BLOCK) {
+                index.push(total);
+                total += count_chars(block);
+            }
+            index.push(total);
+            index
+        });
+        let block = offset / COLUMN_BLOCK;
+        index[block] + count_chars(&b[block * COLUMN_BLOCK..offset])
+    }
+
     /// One-based line and column (in characters) of a byte offset, within the file it falls in.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_of(offset);
         let start = self.line_starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = if !self.text.is_char_boundary(offset) {
+            offset - start
+        } else if offset - start <= 2 * COLUMN_BLOCK {
+            count_chars(&self.text.as_bytes()[start..offset])
+        } else {
+            self.chars_before(offset) - self.chars_before(start)
+        };
         let first_line = self.line_of(self.file_range(offset).start);
         (line - first_line + 1, column + 1)
     }
@@ -475,6 +510,33 @@ mod tests {
         assert_eq!(src.display_text(), "a\nb\r\nc\nd\n");
         let plain = SourceFile::new("t.yaml", "a\r\nb\n");
         assert_eq!(plain.display_text(), "a\r\nb\n");
+    }
+
+    #[test]
+    fn columns_far_into_long_lines_count_characters() {
+        // Lines longer than the index's blocks, with characters of every UTF-8 width, some
+        // straddling block boundaries, and short lines between them.
+        let mut text = String::new();
+        for (i, line) in ["a: 1", "", "x"].iter().enumerate() {
+            for j in 0..9000 {
+                text.push(['é', 'b', '日', '🦀', ' '][(i + j) % 5]);
+            }
+            text.push_str(line);
+            text.push_str(if i == 1 { "\r\n" } else { "\n" });
+        }
+        let src = SourceFile::new("long.json", text.clone());
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        for offset in (0..=text.len()).step_by(7).chain([text.len()]) {
+            let line = starts.partition_point(|&s| s <= offset) - 1;
+            let start = starts[line];
+            let column = match text.get(start..offset) {
+                Some(s) => s.chars().count(),
+                None => offset - start,
+            };
+            assert_eq!(src.line_col(offset), (line + 1, column + 1), "at {offset}");
+        }
     }
 
     #[test]
