@@ -142,6 +142,9 @@ pub struct Plan<'t> {
     gates: Vec<Vec<Option<Vec<FieldId>>>>,
     /// Per component, per output: fields kept (`None`: all).
     keep: Vec<Vec<Option<Vec<FieldId>>>>,
+    /// Per component, per input: the fields of a `fields(..)` or `partial_key(..)` grouping,
+    /// in the written order (empty for the other groupings).
+    grouped_on: Vec<Vec<Vec<FieldId>>>,
     /// Per component, per path: a seal barrier partitioning on these key fields.
     barrier: Vec<Vec<Option<Vec<FieldId>>>>,
     /// Per component, per path: a protected read waits for these inputs to be sealed.
@@ -297,6 +300,22 @@ impl<'t> Plan<'t> {
             .collect();
 
         let (from_input, into_output) = (PathsBy::input(t), PathsBy::output(t));
+        let grouped_on = t
+            .components
+            .iter()
+            .map(|c| {
+                c.inputs
+                    .iter()
+                    .map(|i| match &i.grouping {
+                        Grouping::Fields(f) | Grouping::PartialKey(f) => f
+                            .iter()
+                            .filter_map(|k| id.get(k.as_str()).copied())
+                            .collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
         let punct = punctuation(t, &from_input, &into_output);
         let mut barrier: Vec<Vec<Option<Vec<FieldId>>>> = t
             .components
@@ -392,6 +411,7 @@ impl<'t> Plan<'t> {
             replicated,
             gates,
             keep,
+            grouped_on,
             barrier,
             guarded,
             closes: closes
@@ -1009,36 +1029,20 @@ impl Exec<'_, '_> {
         for &(c2, i2) in &comp.outputs[oi].consumers {
             let (first, n) = plan.insts[c2];
             let input = &plan.t.components[c2].inputs[i2];
+            // The hash of the record's values on the grouping's fields.
+            let hash = || {
+                plan.proj(&rec, &plan.grouped_on[c2][i2])
+                    .iter()
+                    .fold(7u64, |a, x| mix(a ^ x.unwrap_or(u64::MAX)))
+            };
             let targets: Vec<usize> = if plan.replicated[c2] {
                 (0..n).collect()
             } else {
                 match &input.grouping {
                     Grouping::All => (0..n).collect(),
                     Grouping::Global => vec![0],
-                    Grouping::Fields(f) => {
-                        let ids: Vec<FieldId> = f
-                            .iter()
-                            .filter_map(|k| plan.fields.iter().position(|x| x == k))
-                            .map(|x| x as FieldId)
-                            .collect();
-                        let h = plan
-                            .proj(&rec, &ids)
-                            .iter()
-                            .fold(7u64, |a, x| mix(a ^ x.unwrap_or(u64::MAX)));
-                        vec![(h % n as u64) as usize]
-                    }
-                    Grouping::PartialKey(f) => {
-                        let ids: Vec<FieldId> = f
-                            .iter()
-                            .filter_map(|k| plan.fields.iter().position(|x| x == k))
-                            .map(|x| x as FieldId)
-                            .collect();
-                        let h = plan
-                            .proj(&rec, &ids)
-                            .iter()
-                            .fold(7u64, |a, x| mix(a ^ x.unwrap_or(u64::MAX)));
-                        vec![((h as usize) + ch.choose(2)) % n]
-                    }
+                    Grouping::Fields(_) => vec![(hash() % n as u64) as usize],
+                    Grouping::PartialKey(_) => vec![((hash() as usize) + ch.choose(2)) % n],
                     Grouping::Shuffle
                     | Grouping::LocalOrShuffle
                     | Grouping::Direct
@@ -1063,8 +1067,49 @@ impl Exec<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::PathsBy;
+    use super::{Bounds, PathsBy, Plan, run};
     use crate::model::Topology;
+    use crate::simulate::choice::Chooser;
+
+    #[test]
+    fn a_fields_grouping_sends_equal_keys_to_one_instance_and_spreads_the_others() {
+        let text = r#"components:
+  src: { outputs: { out: { fields: [v, k] } } }
+  sink: { inputs: { a: { from: src, grouping: "fields(k, nope)" } }, label: CW, parallelism: 4 }
+"#;
+        let t = crate::load::load_str("g.yaml", text).unwrap_or_else(|d| panic!("{d:?}"));
+        let a = crate::analyze(&t);
+        let bounds = Bounds {
+            records: 40,
+            domain: 16,
+            max_hops: None,
+            max_messages: 10_000,
+            data_seed: 3,
+        };
+        let plan = Plan::new(&t, &a, &bounds);
+        let (sink, k) = (
+            t.component_index("sink").unwrap_or(usize::MAX),
+            plan.fields
+                .iter()
+                .position(|f| f == "k")
+                .unwrap_or(usize::MAX),
+        );
+        let mut where_first: Vec<Option<usize>> = vec![None; 16];
+        let mut used = [false; 4];
+        for seed in 0..8 {
+            let r = run(&plan, &mut Chooser::random(seed), false);
+            for (instance, records) in r.outputs[sink][0].iter().enumerate() {
+                for rec in records {
+                    let key = rec.get(k as u16).unwrap_or(u64::MAX) as usize;
+                    let first = *where_first[key].get_or_insert(instance);
+                    assert_eq!(first, instance, "key {key} in every schedule");
+                    used[instance] = true;
+                }
+            }
+        }
+        // The key's values are spread over the instances, not all sent to one.
+        assert!(used.iter().filter(|&&u| u).count() > 1, "{used:?}");
+    }
 
     /// A component whose paths are listed out of input and output order, and every example.
     fn topologies() -> Vec<Topology> {
