@@ -289,9 +289,10 @@ impl Interner {
 
     /// True when every field of `key` is in `fields` (by name).
     pub fn carried(&self, key: SetId, fields: &[String], implicit: &[String]) -> bool {
-        self.names(key)
-            .iter()
-            .all(|k| fields.iter().chain(implicit).any(|f| f == k))
+        let key = self.set_items.get(key as usize).map_or(&[][..], |k| k);
+        let kept = crate::model::FieldSet::new(fields, implicit, key.len());
+        key.iter()
+            .all(|&k| kept.contains(&self.field_names[k as usize]))
     }
 }
 

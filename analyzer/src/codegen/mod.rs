@@ -369,12 +369,9 @@ fn seal_site(
         };
         let global = input.grouping == Grouping::Global;
         let mut fields: Vec<String> = key_fields.clone();
-        for f in &route_fields {
-            if !fields.contains(f) {
-                fields.push(f.clone());
-            }
-        }
+        fields.extend(route_fields.iter().cloned());
         fields.sort();
+        fields.dedup();
         let producer = t.port_name(input.from);
         let producer_parallelism = t.components[input.from.component].parallelism;
         let stream = format!("{}.{}", comp.name, input.name);

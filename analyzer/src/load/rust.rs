@@ -733,9 +733,10 @@ pub(crate) fn apply(
                 Some(_) => {}
                 None => {
                     let unknown = o.fields.as_ref().and_then(|declared| {
+                        let known = crate::model::FieldSet::new(declared, implicit, fields.len());
                         fields
                             .iter()
-                            .find(|(f, _)| !declared.contains(f) && !implicit.contains(f))
+                            .find(|(f, _)| !known.contains(f))
                             .map(|f| (f, declared))
                     });
                     if let Some(((f, fspan), declared)) = unknown {

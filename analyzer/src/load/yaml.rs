@@ -1347,8 +1347,9 @@ impl Ctx {
             let seal = entries.get("seal").and_then(|s| {
                 let key = self.field_names(s, "a seal key")?;
                 if let Some(fields) = &fields {
+                    let known = crate::model::FieldSet::new(fields, implicit, key.len());
                     for (i, k) in key.iter().enumerate() {
-                        if !fields.contains(k) && !implicit.iter().any(|f| f == k) {
+                        if !known.contains(k) {
                             let span = match &s.value {
                                 Value::Seq(items) => items.get(i).map_or(s.span, |n| n.span),
                                 _ => s.span,
@@ -2021,6 +2022,41 @@ mod tests {
                 ("g", last("g"))
             ]
         );
+    }
+
+    #[test]
+    fn a_long_seal_key_is_checked_against_long_field_lists_and_the_implicit_fields() {
+        // Long enough that the names are looked up in a set: every seal field declared or
+        // implicit loads, and the first that is neither is reported where it is written.
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("f{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let topology = |seal: &str| {
+            format!(
+                "implicit: [t0, t1]\ncomponents:\n  a: {{ outputs: {{ out: {{ fields: [{}], \
+                 seal: [{seal}] }} }} }}\n",
+                many(60)
+            )
+        };
+        let t = load_str("t.yaml", &topology(&format!("{}, t1", many(60))))
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let seal = t.components[0].outputs[0]
+            .seal
+            .as_ref()
+            .map(|s| s.0.0.len());
+        assert_eq!(seal, Some(61));
+        let text = topology(&format!("{}, t1, f60, nope", many(60)));
+        let diags = load_str("t.yaml", &text).unwrap_err();
+        let spans: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.code == codes::UNKNOWN_SEAL_FIELD)
+            .filter_map(|d| d.primary.as_ref())
+            .map(|m| &text[m.span.offset()..m.span.end()])
+            .collect();
+        assert_eq!(spans, ["f60"]);
     }
 
     #[test]

@@ -322,6 +322,42 @@ pub struct Output {
     pub consumers: Vec<(usize, usize)>,
 }
 
+/// Membership in the union of two lists of field names (an output's declared fields and the
+/// implicit ones, say), for a known number of lookups: a scan when lookups times names is small,
+/// as it nearly always is, else a set built once. A schema can declare thousands of fields and a
+/// seal key or gate name as many, and scanning for each made that the square of the fields.
+pub struct FieldSet<'a, A, B> {
+    first: &'a [A],
+    second: &'a [B],
+    set: Option<rustc_hash::FxHashSet<&'a str>>,
+}
+
+impl<'a, A: AsRef<str>, B: AsRef<str>> FieldSet<'a, A, B> {
+    /// Lookups times names up to which the lists are scanned.
+    const SCAN: usize = 256;
+
+    /// The union of two lists, for about `lookups` calls of [`FieldSet::contains`].
+    pub fn new(first: &'a [A], second: &'a [B], lookups: usize) -> Self {
+        let names = first.len() + second.len();
+        let set = (lookups.saturating_mul(names) > Self::SCAN).then(|| {
+            let first = first.iter().map(AsRef::as_ref);
+            first.chain(second.iter().map(AsRef::as_ref)).collect()
+        });
+        FieldSet { first, second, set }
+    }
+
+    /// True when `name` is in one of the lists.
+    pub fn contains(&self, name: &str) -> bool {
+        match &self.set {
+            Some(set) => set.contains(name),
+            None => {
+                self.first.iter().any(|n| n.as_ref() == name)
+                    || self.second.iter().any(|n| n.as_ref() == name)
+            }
+        }
+    }
+}
+
 /// An annotated path inside a component.
 #[derive(Clone, Debug)]
 pub struct Path {
@@ -510,6 +546,36 @@ mod tests {
         assert_eq!(src.display_text(), "a\nb\r\nc\nd\n");
         let plain = SourceFile::new("t.yaml", "a\r\nb\n");
         assert_eq!(plain.display_text(), "a\r\nb\n");
+    }
+
+    #[test]
+    fn field_sets_answer_alike_whether_scanned_or_hashed() {
+        let names = |prefix: &str, n: usize| -> Vec<String> {
+            (0..n).map(|i| format!("{prefix}{i}")).collect()
+        };
+        for (n, m) in [
+            (0, 0),
+            (3, 0),
+            (0, 3),
+            (5, 4),
+            (200, 1),
+            (1, 300),
+            (400, 400),
+        ] {
+            let (first, second) = (names("a", n), names("b", m));
+            for lookups in [0, 1, 2, 50, 1000] {
+                let set = super::FieldSet::new(&first, &second, lookups);
+                for probe in names("a", n + 2).iter().chain(&names("b", m + 2)) {
+                    let expected = first.contains(probe) || second.contains(probe);
+                    assert_eq!(
+                        set.contains(probe),
+                        expected,
+                        "{probe} in {n}+{m} ({lookups})"
+                    );
+                }
+                assert!(!set.contains("c0") && !set.contains(""));
+            }
+        }
     }
 
     #[test]

@@ -438,7 +438,8 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
 
 fn gate_determines(a: &Analysis, gate: &[&str], fields: &[String]) -> bool {
     // With identity only: fields ⊆ gate. With fds: fields ⊆ closure(gate).
-    if fields.iter().all(|f| gate.contains(&f.as_str())) {
+    let gated = crate::model::FieldSet::new(gate, &[] as &[&str], fields.len());
+    if fields.iter().all(|f| gated.contains(f)) {
         return true;
     }
     a.interner()

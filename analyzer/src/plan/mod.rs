@@ -454,9 +454,8 @@ fn seal_suggestions(
             loop {
                 let link = walk.chains.links[port];
                 if let Some(declared) = walk.chains.fields.get(link.fields as usize) {
-                    fields.retain(|f| {
-                        declared.iter().any(|d| d == f) || t.implicit.iter().any(|d| d == f)
-                    });
+                    let kept = crate::model::FieldSet::new(declared, &t.implicit, fields.len());
+                    fields.retain(|f| kept.contains(f));
                 }
                 let next = link.next as usize;
                 if next == u32::MAX as usize

@@ -585,7 +585,8 @@ fn punctuation(
                     let here = match (&*p.annotation, input) {
                         (Annotation::CR | Annotation::CW, P::Key(k)) => {
                             let carried = o.fields.as_ref().is_none_or(|f| {
-                                k.iter().all(|x| f.contains(x) || t.implicit.contains(x))
+                                let kept = crate::model::FieldSet::new(f, &t.implicit, k.len());
+                                k.iter().all(|x| kept.contains(x))
                             });
                             if carried { P::Key(k) } else { P::No }
                         }
