@@ -140,6 +140,23 @@ fn the_crate_can_be_named_by_its_manifest_and_json_locations_are_in_rs_files() {
 }
 
 #[test]
+fn a_crate_named_by_an_absolute_path_shows_its_files_under_that_path() {
+    let dir = workspace().join("examples/rust-ops");
+    let root = dir.to_string_lossy().into_owned();
+    let (code, doc) = json(&workspace(), &root);
+    assert_eq!(code, 0);
+    let shown = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        shown(&doc["findings"][0]["location"]["file"]),
+        format!("{root}/src/ops.rs")
+    );
+    assert_eq!(
+        shown(&doc["streams"][0]["file"]),
+        format!("{root}/blazes.yaml")
+    );
+}
+
+#[test]
 fn a_crate_without_a_seal_has_an_order_site_in_the_rs_file() {
     // `words` without its attribute: an unsealed source.
     let ops = OPS.replace("#[blazes(seal(batch))]\n", "");

@@ -225,11 +225,7 @@ pub fn load_crate(path: &str) -> Result<Topology, Vec<Diagnostic>> {
     let mut modules = Vec::new();
     for file in &rs_files {
         let rel = file.strip_prefix(&dir).unwrap_or(file);
-        let rel_shown = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
+        let rel_shown = slashed(rel);
         match read_text(file) {
             Ok(text) => {
                 files.push((format!("{shown}{rel_shown}"), text));
@@ -261,16 +257,31 @@ pub fn load_crate(path: &str) -> Result<Topology, Vec<Diagnostic>> {
 
 /// `dir/` as shown in diagnostics (empty for the current directory), with `/` separators.
 fn display_dir(dir: &FsPath) -> String {
-    let s = dir
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/");
+    let s = slashed(dir);
     if s.is_empty() || s == "." {
         String::new()
     } else {
         format!("{}/", s.trim_end_matches('/'))
     }
+}
+
+/// A path as diagnostics show it, its components separated by `/` on every platform: the root
+/// is a leading `/` (not a component to join, which gave `//tmp/…` for an absolute path).
+fn slashed(path: &FsPath) -> String {
+    let mut out = String::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::RootDir => out.push('/'),
+            std::path::Component::Prefix(p) => out.push_str(&p.as_os_str().to_string_lossy()),
+            other => {
+                if !out.is_empty() && !out.ends_with('/') {
+                    out.push('/');
+                }
+                out.push_str(&other.as_os_str().to_string_lossy());
+            }
+        }
+    }
+    out
 }
 
 /// Reads a UTF-8 file of at most the loader's size limit.
@@ -866,6 +877,22 @@ pub(crate) fn same_item_conflicts(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn paths_are_shown_with_one_slash_between_components() {
+        use std::path::Path;
+        let shown = |p: &str| (slashed(Path::new(p)), display_dir(Path::new(p)));
+        assert_eq!(shown("/tmp/c"), ("/tmp/c".into(), "/tmp/c/".into()));
+        assert_eq!(shown("/tmp/c/"), ("/tmp/c".into(), "/tmp/c/".into()));
+        assert_eq!(
+            shown("examples/c"),
+            ("examples/c".into(), "examples/c/".into())
+        );
+        assert_eq!(shown("/"), ("/".into(), "/".into()));
+        assert_eq!(shown("."), (".".into(), String::new()));
+        assert_eq!(shown(""), (String::new(), String::new()));
+        assert_eq!(shown("./a//b"), ("./a/b".into(), "./a/b/".into()));
+    }
 
     #[test]
     fn a_bundle_resolves_each_span_to_its_file() {
