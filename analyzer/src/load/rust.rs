@@ -91,17 +91,18 @@ pub struct AttrPath {
 pub struct RustItems {
     /// In file order.
     pub items: Vec<RustItem>,
-    /// The positions of the items in `items` by the last segment of their path, made at the
-    /// first lookup and dropped when an item is added ([`RustItems::add`]): a crate with
-    /// thousands of operators has as many references to resolve.
-    by_name: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
+    /// The positions of the items in `items` by every suffix of their path (`B`, `a::B`,
+    /// `m::a::B` for `m::a::B`), made at the first lookup and dropped when an item is added
+    /// ([`RustItems::add`]): a crate with thousands of operators has as many references to
+    /// resolve, and often many items of one name (`process` in every module).
+    by_suffix: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
 }
 
 impl RustItems {
     /// Adds an item found by the scan.
     fn add(&mut self, item: RustItem) {
         self.items.push(item);
-        self.by_name = std::sync::OnceLock::new();
+        self.by_suffix = std::sync::OnceLock::new();
     }
 
     /// The item a `rust:` reference names: the exact crate path for `crate::a::B`, else the
@@ -118,29 +119,31 @@ impl RustItems {
                 i.path.ends_with(wanted)
             }
         };
-        // A match ends with the reference's last segment, so only the items of that name are
-        // looked at (every item, for a reference without one).
-        let found: Vec<&RustItem> = match wanted.last() {
-            Some(last) => {
-                let by_name = self.by_name.get_or_init(|| {
-                    let mut map: rustc_hash::FxHashMap<String, Vec<usize>> =
-                        rustc_hash::FxHashMap::default();
-                    for (at, item) in self.items.iter().enumerate() {
-                        if let Some(name) = item.path.last() {
-                            map.entry(name.clone()).or_default().push(at);
-                        }
+        // A match ends with the reference, so only the items with that suffix are looked at
+        // (every item, for a reference without a segment). Segments are identifiers, so
+        // joining them with `::` tells suffixes apart.
+        let found: Vec<&RustItem> = if wanted.is_empty() {
+            self.items.iter().filter(matches).collect()
+        } else {
+            let by_suffix = self.by_suffix.get_or_init(|| {
+                let mut map: rustc_hash::FxHashMap<String, Vec<usize>> =
+                    rustc_hash::FxHashMap::default();
+                for (at, item) in self.items.iter().enumerate() {
+                    for from in 0..item.path.len() {
+                        map.entry(item.path[from..].join("::"))
+                            .or_default()
+                            .push(at);
                     }
-                    map
-                });
-                by_name
-                    .get(last)
-                    .map_or(&[][..], Vec::as_slice)
-                    .iter()
-                    .map(|&at| &self.items[at])
-                    .filter(matches)
-                    .collect()
-            }
-            None => self.items.iter().filter(matches).collect(),
+                }
+                map
+            });
+            by_suffix
+                .get(&wanted.join("::"))
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|&at| &self.items[at])
+                .filter(matches)
+                .collect()
         };
         match found.as_slice() {
             [one] => Ok(one),
