@@ -163,19 +163,22 @@ fn main() {
     let topology = blazes::load::load_string("bench.yaml", yaml).expect("load");
     report("  load (parse+validate)", t);
     if until == "load" {
-        return;
+        // Exit without dropping: a profile of the stages then ends with the last one.
+        std::process::exit(0);
     }
     let t = start();
     let analysis = blazes::analyze(&topology);
     report("  analyze", t);
     if until == "analyze" {
-        return;
+        // Exit without dropping: a profile of the stages then ends with the last one.
+        std::process::exit(0);
     }
     let t = start();
     let plan = blazes::plan(&topology, &analysis, options.plan);
     report("  plan", t);
     if until == "plan" {
-        return;
+        // Exit without dropping: a profile of the stages then ends with the last one.
+        std::process::exit(0);
     }
     let t = start();
     let findings = blazes::plan::findings::findings(&topology, &analysis, &plan, &options.findings);

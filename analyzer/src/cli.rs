@@ -521,7 +521,7 @@ fn plan_summary(r: &Report) -> String {
     let mut order = Vec::new();
     let mut seal = Vec::new();
     for s in &r.plan.sites {
-        let name = t.components[s.component].name.clone();
+        let name = t.components[s.component].name.to_string();
         match &s.kind {
             SiteKind::Order { strategy, .. } => order.push(format!(
                 "{name} ({})",
@@ -600,8 +600,8 @@ pub fn write_json(
                     doc.streams.push(json::Stream {
                         file: file.clone(),
                         from: t.port_name(from),
-                        to: to.map(|(c, _)| t.components[c].name.clone()),
-                        input: to.map(|(c, i)| t.components[c].inputs[i].name.clone()),
+                        to: to.map(|(c, _)| t.components[c].name.to_string()),
+                        input: to.map(|(c, i)| t.components[c].inputs[i].name.to_string()),
                         label: r.analysis.label(from).to_string(),
                         derivation: derivations.of(from),
                     });
@@ -615,7 +615,7 @@ pub fn write_json(
                             seals,
                         } => json::SiteJson {
                             file: file.clone(),
-                            component: comp.name.clone(),
+                            component: comp.name.to_string(),
                             kind: "order",
                             strategy: Some(match strategy {
                                 Ordering::Deterministic => "deterministic",
@@ -623,7 +623,7 @@ pub fn write_json(
                             }),
                             inputs: paths
                                 .iter()
-                                .map(|&p| comp.inputs[comp.paths[p].input].name.clone())
+                                .map(|&p| comp.inputs[comp.paths[p].input].name.to_string())
                                 .collect(),
                             seals: seals
                                 .iter()
@@ -634,12 +634,12 @@ pub fn write_json(
                         },
                         SiteKind::Seal { inputs, keys, .. } => json::SiteJson {
                             file: file.clone(),
-                            component: comp.name.clone(),
+                            component: comp.name.to_string(),
                             kind: "seal",
                             strategy: None,
                             inputs: inputs
                                 .iter()
-                                .map(|&i| comp.inputs[i].name.clone())
+                                .map(|&i| comp.inputs[i].name.to_string())
                                 .collect(),
                             seals: keys.clone(),
                         },

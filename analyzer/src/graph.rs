@@ -82,7 +82,7 @@ fn picture(r: &Report) -> Picture {
     let mut sinks = Vec::new();
     let mut edges = Vec::new();
     for (ci, c) in t.components.iter().enumerate() {
-        let mut lines = vec![c.name.clone()];
+        let mut lines = vec![c.name.to_string()];
         let annotations: Vec<String> = (0..c.paths.len())
             .map(|p| t.annotation_text(ci, p))
             .collect();

@@ -49,7 +49,7 @@ fn sites(r: &Report) -> Vec<(String, &'static str, Option<Ordering>)> {
         .sites
         .iter()
         .map(|s| {
-            let name = r.topology.components[s.component].name.clone();
+            let name = r.topology.components[s.component].name.to_string();
             match &s.kind {
                 SiteKind::Order { strategy, .. } => (name, "order", Some(*strategy)),
                 SiteKind::Seal { .. } => (name, "seal", None),

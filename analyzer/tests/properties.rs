@@ -308,7 +308,7 @@ fn sites(r: &Report) -> Vec<(String, String)> {
                     format!("seal {paths:?} {inputs:?} {keys:?}")
                 }
             };
-            (r.topology.components[site.component].name.clone(), kind)
+            (r.topology.components[site.component].name.to_string(), kind)
         })
         .collect();
     v.sort();
@@ -541,12 +541,12 @@ proptest! {
                     let kept: Vec<String> = output
                         .consumers
                         .iter()
-                        .map(|&(d, _)| part.components[d].name.clone())
+                        .map(|&(d, _)| part.components[d].name.to_string())
                         .collect();
                     let expected: Vec<String> = r.topology.components[w].outputs[o]
                         .consumers
                         .iter()
-                        .map(|&(d, _)| r.topology.components[d].name.clone())
+                        .map(|&(d, _)| r.topology.components[d].name.to_string())
                         .filter(|n| part.component_index(n).is_some())
                         .collect();
                     prop_assert_eq!(kept, expected);

@@ -171,7 +171,7 @@ pub fn generate(report: &Report, source_name: &str) -> Result<String, CodegenErr
     let topology_name = t.name.clone().unwrap_or_else(|| source_name.to_string());
     let header = inner_docs(&header_lines(report, &topology_name, source_name));
     let components = t.components.iter().map(|c| {
-        let name = &c.name;
+        let name = c.name.as_str();
         let parallelism = proc_macro2::Literal::u32_unsuffixed(c.parallelism);
         let replicated = c.acts_replicated();
         quote!(Component { name: #name, parallelism: #parallelism, replicated: #replicated })
@@ -338,12 +338,12 @@ fn seal_site(
         return Ok(TokenStream::new());
     };
     rows.push(SiteRow {
-        component: comp.name.clone(),
+        component: comp.name.to_string(),
         kind: "seal".into(),
         strategy: None,
         inputs: inputs
             .iter()
-            .map(|&i| comp.inputs[i].name.clone())
+            .map(|&i| comp.inputs[i].name.to_string())
             .collect(),
         keys: keys.clone(),
     });
@@ -607,12 +607,12 @@ fn order_site(
         .map(|s| format!("{}: {}", t.port_name(s.port), s.fields.join(", ")))
         .collect();
     rows.push(SiteRow {
-        component: comp.name.clone(),
+        component: comp.name.to_string(),
         kind: "order".into(),
         strategy: Some(strategy_name(*strategy).into()),
         inputs: paths
             .iter()
-            .map(|&p| comp.inputs[comp.paths[p].input].name.clone())
+            .map(|&p| comp.inputs[comp.paths[p].input].name.to_string())
             .collect(),
         keys: suggested.clone(),
     });

@@ -1259,7 +1259,7 @@ mod tests {
             assert_eq!(spot(c.span), c.name);
             let mut inputs: Vec<&str> = c.inputs.iter().map(|i| i.name.as_str()).collect();
             let mut written: Vec<&str> = streams
-                .get(&c.name)
+                .get(c.name.as_str())
                 .map_or(Vec::new(), |v| v.iter().map(String::as_str).collect());
             inputs.sort_unstable();
             written.sort_unstable();

@@ -12,7 +12,7 @@ use blazes_annotations::{
 use super::names::{self, NameTable};
 use super::tree::{self, Node, Value};
 use crate::model::{
-    Component, Fd, Grouping, Input, Output, Path, Port, SourceFile, Span, Topology,
+    Component, Fd, Grouping, Input, Name, Output, Path, Port, SourceFile, Span, Topology,
 };
 use crate::report::{Diagnostic, codes};
 
@@ -646,7 +646,7 @@ impl Taken {
 
 /// An input as written.
 struct RawInput<'a> {
-    name: String,
+    name: Name,
     span: Span,
     from: Cow<'a, str>,
     from_span: Span,
@@ -762,6 +762,11 @@ impl Ctx {
 
     fn string(&mut self, node: &Node, what: &str) -> Option<String> {
         self.text(node, what).map(Cow::into_owned)
+    }
+
+    /// [`Ctx::string`] as a [`Name`], which keeps a short name in place.
+    fn name(&mut self, node: &Node, what: &str) -> Option<Name> {
+        self.text(node, what).map(|t| Name::from(t.as_ref()))
     }
 
     /// [`Ctx::string`], borrowing a string scalar from the tree.
@@ -1216,7 +1221,7 @@ impl Ctx {
             None => self.current = Some(c.name.to_string()),
         }
         let mut comp = Component {
-            name: c.name.to_string(),
+            name: Name::from(c.name),
             span: c.span,
             inputs: Vec::new(),
             outputs: self.outputs(c, implicit),
@@ -1314,7 +1319,7 @@ impl Ctx {
         let mut outs: Vec<Output> = Vec::new();
         let mut taken = Taken::default();
         for (k, v) in entries {
-            let Some(name) = self.string(k, "an output name") else {
+            let Some(name) = self.name(k, "an output name") else {
                 continue;
             };
             if !is_component_name(&name) {
@@ -1424,7 +1429,7 @@ impl Ctx {
                         push(
                             self,
                             RawInput {
-                                name: r.to_string(),
+                                name: Name::from(r.as_ref()),
                                 span: item.span,
                                 from: r,
                                 from_span: item.span,
@@ -1437,7 +1442,7 @@ impl Ctx {
             }
             Value::Map(entries) => {
                 for (k, v) in entries {
-                    let Some(name) = self.string(k, "an input name") else {
+                    let Some(name) = self.name(k, "an input name") else {
                         continue;
                     };
                     if let Some(r) = v.as_str() {

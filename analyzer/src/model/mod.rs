@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use blazes_annotations::{Annotation, SealKey};
 
+/// The name of a component or an interface: kept in place up to 24 bytes, as nearly every name
+/// is, so a large topology's millions of names cost no allocation each.
+pub type Name = compact_str::CompactString;
+
 /// A byte range in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Span {
@@ -294,7 +298,7 @@ pub struct Port {
 #[derive(Clone, Debug)]
 pub struct Input {
     /// The interface name.
-    pub name: String,
+    pub name: Name,
     /// Where the name is written.
     pub span: Span,
     /// The output feeding this input.
@@ -311,7 +315,7 @@ pub struct Input {
 #[derive(Clone, Debug)]
 pub struct Output {
     /// The interface name.
-    pub name: String,
+    pub name: Name,
     /// Where the name is written (the component name for the implicit `out`).
     pub span: Span,
     /// Declared record fields, if any.
@@ -375,7 +379,7 @@ pub struct Path {
 #[derive(Clone, Debug, Default)]
 pub struct Component {
     /// Unique name.
-    pub name: String,
+    pub name: Name,
     /// Where the name is written.
     pub span: Span,
     /// Input interfaces.

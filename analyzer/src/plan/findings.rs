@@ -140,7 +140,7 @@ fn order_sites(
                 t.port_name(port)
             ),
         )
-        .component(&comp.name)
+        .component(comp.name.as_str())
         .at(path.span, format!("{written} here, fed an unsealed stream"));
         // The unsealed inputs that rendezvous here.
         let mut marked = BTreeSet::new();
@@ -258,7 +258,7 @@ fn seal_sites(t: &Topology, plan: &Plan, out: &mut Vec<Diagnostic>) {
                 keys.join(", "),
             ),
         )
-        .component(&comp.name)
+        .component(comp.name.as_str())
         .at(path.span, format!("{written} protected by the seal"));
         for &i in inputs {
             let inp = &comp.inputs[i];
@@ -338,7 +338,7 @@ fn inherited(
                 a.label(input.from)
             ),
         )
-        .component(&comp.name)
+        .component(comp.name.as_str())
         .at(
             p.span,
             format!(
@@ -420,7 +420,7 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                     input.name
                 ),
             )
-            .component(&comp.name)
+            .component(comp.name.as_str())
             .at(span, format!("`{}` does not keep each partition on one instance", input.grouping))
             .also(path.span, "the gate is declared here")
             .help(if fields.is_empty() {
@@ -486,7 +486,7 @@ fn seals(t: &Topology, a: &Analysis, after: &Analysis, out: &mut Vec<Diagnostic>
                         t.port_name(start)
                     ),
                 )
-                .component(&comp.name)
+                .component(comp.name.as_str())
                 .at(*span, "declared here")
                 .help("a seal helps only a path whose gate contains the key: check the key against the gates downstream, or drop the seal"),
             );
@@ -542,7 +542,7 @@ fn consumption(
                             t.port_name(Port { component: *component, output: *output })
                         ),
                     )
-                    .component(&comp.name)
+                    .component(comp.name.as_str())
                     .at(o.span, format!("declares fields without ({key})"))
                     .help(format!("add the key fields ({key}) to `fields`, or re-seal downstream")),
                 );

@@ -471,7 +471,7 @@ pub fn witness(whole: &Topology, port: Port) -> Option<Witness> {
                             let (oa, xa) = render(&logs[i], oi);
                             let (ob, xb) = render(&logs[j], oj);
                             found = Some(Witness {
-                                component: comp.name.clone(),
+                                component: comp.name.to_string(),
                                 output: t.port_name(port),
                                 between: "replicas",
                                 orders: [oa, ob],
@@ -488,7 +488,7 @@ pub fn witness(whole: &Topology, port: Port) -> Option<Witness> {
                     let (oa, xa) = render(l0, o0);
                     let (ob, xb) = render(log, out);
                     found = Some(Witness {
-                        component: comp.name.clone(),
+                        component: comp.name.to_string(),
                         output: t.port_name(port),
                         between: "schedules",
                         orders: [oa, ob],
