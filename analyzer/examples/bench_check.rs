@@ -157,29 +157,26 @@ fn main() {
         .position(|a| a == "--until")
         .and_then(|i| args.get(i + 1))
         .map_or("findings", String::as_str);
+    // Exits without dropping anything, so a profile of the stages ends with the last one.
+    let stop_after = |stage: &str| {
+        if until == stage {
+            std::process::exit(0);
+        }
+    };
     reset_peak();
     let options = blazes::CheckOptions::default();
     let t = start();
     let topology = blazes::load::load_string("bench.yaml", yaml).expect("load");
     report("  load (parse+validate)", t);
-    if until == "load" {
-        // Exit without dropping: a profile of the stages then ends with the last one.
-        std::process::exit(0);
-    }
+    stop_after("load");
     let t = start();
     let analysis = blazes::analyze(&topology);
     report("  analyze", t);
-    if until == "analyze" {
-        // Exit without dropping: a profile of the stages then ends with the last one.
-        std::process::exit(0);
-    }
+    stop_after("analyze");
     let t = start();
     let plan = blazes::plan(&topology, &analysis, options.plan);
     report("  plan", t);
-    if until == "plan" {
-        // Exit without dropping: a profile of the stages then ends with the last one.
-        std::process::exit(0);
-    }
+    stop_after("plan");
     let t = start();
     let findings = blazes::plan::findings::findings(&topology, &analysis, &plan, &options.findings);
     report("  findings", t);
