@@ -128,7 +128,7 @@ fn picture(r: &Report) -> Picture {
                 output: oi,
             });
             let mut text = format!("{}: {label}", o.name);
-            if let Some((k, _)) = &o.seal {
+            if let Some((k, _)) = o.seal.as_deref() {
                 let _ = write!(text, " · seal [{k}]");
             }
             if o.consumers.is_empty() {

@@ -440,7 +440,7 @@ fn flux_groupings_parallelism_and_streams_map_to_the_model() {
         groupings,
         vec![
             ("ads", &Grouping::All),
-            ("requests", &Grouping::Fields(vec!["id".into()]))
+            ("requests", &Grouping::Fields(["id".into()].into()))
         ]
     );
     let cache = &t.components[t.component_index("cache").unwrap()];
@@ -474,10 +474,10 @@ fn flux_groupings_parallelism_and_streams_map_to_the_model() {
     for (flux, want) in [
         ("SHUFFLE", Grouping::Shuffle),
         ("NONE", Grouping::Shuffle),
-        ("FIELDS, args: [w]", Grouping::Fields(vec!["w".into()])),
+        ("FIELDS, args: [w]", Grouping::Fields(["w".into()].into())),
         (
             "PARTIAL_KEY, args: [w]",
-            Grouping::PartialKey(vec!["w".into()]),
+            Grouping::PartialKey(["w".into()].into()),
         ),
         ("ALL", Grouping::All),
         ("GLOBAL", Grouping::Global),

@@ -490,7 +490,7 @@ impl<'t> Solver<'t> {
         let mut consumers = Vec::with_capacity(consumer_count);
         for c in &topology.components {
             for o in &c.outputs {
-                declared.push(o.seal.as_ref().map(|(k, _)| interner.key(k)));
+                declared.push(o.seal.as_deref().map(|(k, _)| interner.key(k)));
             }
             path_start.push(small(paths.len()));
             for p in &c.paths {

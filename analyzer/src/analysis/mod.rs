@@ -239,7 +239,7 @@ impl Analysis {
         let why = self.why(cur);
         let Some(pi) = why.path.map(|p| p as usize) else {
             let line = match why.step {
-                Step::Source => match &comp.outputs[cur.output].seal {
+                Step::Source => match comp.outputs[cur.output].seal.as_deref() {
                     Some((k, _)) => format!("`{name}` is a source sealed on ({k}): {label}"),
                     None => format!("`{name}` is a source without a seal: {label}"),
                 },

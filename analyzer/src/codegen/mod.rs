@@ -363,7 +363,7 @@ fn seal_site(
         };
         let key_fields: Vec<String> = key.0.iter().cloned().collect();
         let route_fields: Vec<String> = match &input.grouping {
-            Grouping::Fields(f) | Grouping::PartialKey(f) => f.clone(),
+            Grouping::Fields(f) | Grouping::PartialKey(f) => f.to_vec(),
             Grouping::Global => Vec::new(),
             _ => key_fields.clone(),
         };

@@ -939,7 +939,7 @@ impl Loader<'_> {
                     }
                     for o in &mut c.outputs {
                         o.span = map(o.span);
-                        if let Some((_, s)) = &mut o.seal {
+                        if let Some((_, s)) = o.seal.as_deref_mut() {
                             *s = map(*s);
                         }
                     }

@@ -669,6 +669,7 @@ pub(crate) fn apply(
 
     // Paths: the YAML's where it annotates, the attribute's elsewhere; disagreement is an error.
     if yaml.annotated {
+        let mut added = Vec::new();
         for p in from_attr {
             match comp
                 .paths
@@ -703,11 +704,14 @@ pub(crate) fn apply(
                     }
                 }
                 Some(_) => {}
-                None => comp.paths.push(p),
+                None => added.push(p),
             }
         }
+        if !added.is_empty() {
+            comp.paths = comp.paths.iter().cloned().chain(added).collect();
+        }
     } else {
-        comp.paths = from_attr;
+        comp.paths = from_attr.into_boxed_slice();
     }
     comp.paths.sort_by_key(|p| (p.output, p.input));
 
@@ -731,7 +735,7 @@ pub(crate) fn apply(
 
     if let Some(AttrSeal { key, fields, span }) = &attr.seal {
         for o in &mut comp.outputs {
-            match &o.seal {
+            match o.seal.as_deref() {
                 Some((k, yspan)) if k != key => out.push(
                     error(
                         codes::ANNOTATION_CONFLICT,
@@ -767,7 +771,7 @@ pub(crate) fn apply(
                             }),
                         );
                     } else {
-                        o.seal = Some((key.clone(), *span));
+                        o.seal = Some(Box::new((key.clone(), *span)));
                     }
                 }
             }

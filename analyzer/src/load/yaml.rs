@@ -1223,12 +1223,12 @@ impl Ctx {
         let mut comp = Component {
             name: Name::from(c.name),
             span: c.span,
-            inputs: Vec::new(),
-            outputs: self.outputs(c, implicit),
-            paths: Vec::new(),
+            inputs: Box::default(),
+            outputs: self.outputs(c, implicit).into_boxed_slice(),
+            paths: Box::default(),
             parallelism: 1,
             replicated: false,
-            allow: Vec::new(),
+            allow: Box::default(),
         };
         let mut raw_inputs = self.inputs(c);
         raw_inputs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1250,7 +1250,7 @@ impl Ctx {
                 grouping_span: r.grouping_span,
             })
             .collect();
-        comp.paths = self.paths(c, &comp);
+        comp.paths = self.paths(c, &comp).into_boxed_slice();
         if let Some(n) = c.entries.get("parallelism") {
             match n.value {
                 Value::Int(p) if p >= 1 && p <= i64::from(u32::MAX) => {
@@ -1281,7 +1281,7 @@ impl Ctx {
             }
         }
         if let Some(n) = c.entries.get("allow") {
-            comp.allow = self.allow(n);
+            comp.allow = self.allow(n).into_boxed_slice();
         }
         if let Some(n) = c.entries.get("fds") {
             fds.extend(self.fds(n));
@@ -1294,10 +1294,6 @@ impl Ctx {
         if let Some(n) = c.entries.get("rust") {
             self.rust_item(n, c, &mut comp, implicit);
         }
-        // Vectors filled one push at a time keep room for four: trim them, since a large
-        // topology holds millions.
-        comp.inputs.shrink_to_fit();
-        comp.paths.shrink_to_fit();
         comp
     }
 
@@ -1372,7 +1368,7 @@ impl Ctx {
                         }
                     }
                 }
-                Some((self.seal_key(&key), s.span))
+                Some(Box::new((self.seal_key(&key), s.span)))
             });
             if let Some(d) = entries.get("description") {
                 self.string(d, "a description");
@@ -1517,7 +1513,7 @@ impl Ctx {
             ),
             _ => (trimmed, None),
         };
-        let fields = |ctx: &mut Ctx| -> Option<Vec<String>> {
+        let fields = |ctx: &mut Ctx| -> Option<Box<[String]>> {
             let list: Vec<String> = args
                 .unwrap_or("")
                 .split(',')
@@ -1532,7 +1528,7 @@ impl Ctx {
                 );
                 return None;
             }
-            Some(list)
+            Some(list.into_boxed_slice())
         };
         let g = match (word, args.is_some()) {
             ("fields", _) => Grouping::Fields(fields(self)?),

@@ -255,9 +255,9 @@ pub enum Grouping {
     /// Records go to any instance.
     Shuffle,
     /// Records with equal values of these fields go to one instance.
-    Fields(Vec<String>),
+    Fields(Box<[String]>),
     /// Records with equal values go to one of two instances (load-balanced keys).
-    PartialKey(Vec<String>),
+    PartialKey(Box<[String]>),
     /// Every instance receives every record.
     All,
     /// Everything goes to one instance.
@@ -320,8 +320,8 @@ pub struct Output {
     pub span: Span,
     /// Declared record fields, if any.
     pub fields: Option<Arc<[String]>>,
-    /// A declared seal and where it is written.
-    pub seal: Option<(SealKey, Span)>,
+    /// A declared seal and where it is written: boxed, as most outputs have none.
+    pub seal: Option<Box<(SealKey, Span)>>,
     /// Indices of the inputs (as `(component, input)`) this output feeds, sorted.
     pub consumers: Vec<(usize, usize)>,
 }
@@ -383,17 +383,17 @@ pub struct Component {
     /// Where the name is written.
     pub span: Span,
     /// Input interfaces.
-    pub inputs: Vec<Input>,
+    pub inputs: Box<[Input]>,
     /// Output interfaces (at least one).
-    pub outputs: Vec<Output>,
+    pub outputs: Box<[Output]>,
     /// Annotated paths.
-    pub paths: Vec<Path>,
+    pub paths: Box<[Path]>,
     /// Number of instances.
     pub parallelism: u32,
     /// The instances are replicas that must agree.
     pub replicated: bool,
     /// Finding codes accepted on purpose, with where each is written.
-    pub allow: Vec<(String, Span)>,
+    pub allow: Box<[(String, Span)]>,
 }
 
 impl Component {

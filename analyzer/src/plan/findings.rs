@@ -264,7 +264,7 @@ fn seal_sites(t: &Topology, plan: &Plan, out: &mut Vec<Diagnostic>) {
             let inp = &comp.inputs[i];
             if let Some(origin) = seal_origin(t, a, inp.from) {
                 let o = &t.components[origin.component].outputs[origin.output];
-                if let Some((k, span)) = &o.seal {
+                if let Some((k, span)) = o.seal.as_deref() {
                     d = d.also(*span, format!("sealed on ({k}) here"));
                 }
             }
@@ -467,7 +467,7 @@ fn seals(t: &Topology, a: &Analysis, after: &Analysis, out: &mut Vec<Diagnostic>
     }
     for (ci, comp) in t.components.iter().enumerate() {
         for (oi, o) in comp.outputs.iter().enumerate() {
-            let Some((key, span)) = &o.seal else {
+            let Some((key, span)) = o.seal.as_deref() else {
                 continue;
             };
             let start = Port {

@@ -94,7 +94,7 @@ fn locus(t: &Topology, d: &Diagnostic) -> String {
             }
         }
         for (oi, output) in comp.outputs.iter().enumerate() {
-            if output.seal.as_ref().is_some_and(|(_, s)| *s == span) || output.span == span {
+            if output.seal.as_deref().is_some_and(|(_, s)| *s == span) || output.span == span {
                 return format!("output {}", comp.port_name(oi));
             }
         }

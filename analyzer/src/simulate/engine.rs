@@ -187,7 +187,7 @@ impl<'t> Plan<'t> {
         for c in &t.components {
             for o in &c.outputs {
                 names.extend(o.fields.iter().flat_map(|f| f.iter()).cloned());
-                if let Some((k, _)) = &o.seal {
+                if let Some((k, _)) = o.seal.as_deref() {
                     names.extend(k.0.iter().cloned());
                 }
             }
@@ -556,7 +556,7 @@ fn punctuation(
                 output: oi,
             };
             let reached = !into_output.get(ci, oi).is_empty();
-            let v = match (&o.seal, reached) {
+            let v = match (o.seal.as_deref(), reached) {
                 _ if !live.contains(&port) => P::Top,
                 (Some((k, _)), _) => P::Key(k.0.iter().cloned().collect()),
                 (None, false) => P::No,
