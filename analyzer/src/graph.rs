@@ -149,8 +149,8 @@ fn picture(r: &Report) -> Picture {
                 if inp.name != c.name && inp.name != c.port_name(oi) {
                     let _ = write!(text, " → {}", inp.name);
                 }
-                if inp.grouping != Grouping::Shuffle {
-                    let _ = write!(text, " · {}", inp.grouping);
+                if *inp.grouping() != Grouping::Shuffle {
+                    let _ = write!(text, " · {}", inp.grouping());
                 }
                 let barrier = marks[to].barrier_inputs.contains(&input);
                 if barrier {

@@ -434,7 +434,7 @@ fn flux_groupings_parallelism_and_streams_map_to_the_model() {
     let groupings: Vec<(&str, &Grouping)> = report
         .inputs
         .iter()
-        .map(|i| (i.name.as_str(), &i.grouping))
+        .map(|i| (i.name.as_str(), i.grouping()))
         .collect();
     assert_eq!(
         groupings,
@@ -493,7 +493,7 @@ fn flux_groupings_parallelism_and_streams_map_to_the_model() {
         let r = blazes::check_str("g.yaml", &text, &blazes::CheckOptions::default())
             .unwrap_or_else(|d| panic!("{flux}: {}", blazes::cli::render_plain(&mut d.clone())));
         let b = &r.topology.components[r.topology.component_index("b").unwrap()];
-        assert_eq!(b.inputs[0].grouping, want, "{flux}");
+        assert_eq!(*b.inputs[0].grouping(), want, "{flux}");
         assert_eq!(b.parallelism, 2);
     }
 }

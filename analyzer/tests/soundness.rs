@@ -284,7 +284,10 @@ fn star_splits(t: &blazes::Topology) -> Vec<usize> {
                 && !c.acts_replicated()
                 && c.paths.iter().any(|p| {
                     p.annotation.gate() == Some(&Gate::Any)
-                        && !matches!(c.inputs[p.input].grouping, Grouping::Global | Grouping::All)
+                        && !matches!(
+                            c.inputs[p.input].grouping(),
+                            Grouping::Global | Grouping::All
+                        )
                 })
         })
         .collect()
@@ -306,7 +309,7 @@ fn write_splits(t: &blazes::Topology) -> Vec<usize> {
                         && c.paths.iter().any(|w| {
                             w.annotation.is_write() && {
                                 let (rg, wg) =
-                                    (&c.inputs[r.input].grouping, &c.inputs[w.input].grouping);
+                                    (c.inputs[r.input].grouping(), c.inputs[w.input].grouping());
                                 !(matches!((rg, wg), (Grouping::Global, Grouping::Global))
                                     || matches!((rg, wg), (Grouping::Fields(a), Grouping::Fields(b)) if a == b))
                             }

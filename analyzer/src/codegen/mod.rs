@@ -362,12 +362,12 @@ fn seal_site(
             continue;
         };
         let key_fields: Vec<String> = key.0.iter().cloned().collect();
-        let route_fields: Vec<String> = match &input.grouping {
+        let route_fields: Vec<String> = match input.grouping() {
             Grouping::Fields(f) | Grouping::PartialKey(f) => f.to_vec(),
             Grouping::Global => Vec::new(),
             _ => key_fields.clone(),
         };
-        let global = input.grouping == Grouping::Global;
+        let global = *input.grouping() == Grouping::Global;
         let mut fields: Vec<String> = key_fields.clone();
         fields.extend(route_fields.iter().cloned());
         fields.sort();
@@ -450,7 +450,7 @@ fn seal_site(
         } else {
             format!(
                 "grouping `{}`: records are exchanged by the hash of ({})",
-                input.grouping,
+                input.grouping(),
                 route_fields
                     .iter()
                     .map(|f| format!("`{f}`"))

@@ -935,7 +935,9 @@ impl Loader<'_> {
                     for i in &mut c.inputs {
                         i.span = map(i.span);
                         i.from_span = map(i.from_span);
-                        i.grouping_span = i.grouping_span.map(map);
+                        if let Some((_, s)) = i.written_grouping.as_deref_mut() {
+                            *s = map(*s);
+                        }
                     }
                     for o in &mut c.outputs {
                         o.span = map(o.span);

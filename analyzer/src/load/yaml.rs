@@ -1246,8 +1246,9 @@ impl Ctx {
                     output: 0,
                 },
                 from_span: r.from_span,
-                grouping: std::mem::replace(&mut r.grouping, Grouping::Shuffle),
-                grouping_span: r.grouping_span,
+                written_grouping: r.grouping_span.map(|span| {
+                    Box::new((std::mem::replace(&mut r.grouping, Grouping::Shuffle), span))
+                }),
             })
             .collect();
         comp.paths = self.paths(c, &comp).into_boxed_slice();

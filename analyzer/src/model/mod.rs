@@ -305,10 +305,23 @@ pub struct Input {
     pub from: Port,
     /// Where the reference to the producer is written.
     pub from_span: Span,
-    /// The partitioning over the consumer's instances.
-    pub grouping: Grouping,
+    /// The partitioning over the consumer's instances and where it is written, when it is
+    /// (boxed: most inputs take the default); [`Input::grouping`] reads it.
+    pub written_grouping: Option<Box<(Grouping, Span)>>,
+}
+
+impl Input {
+    /// The partitioning over the consumer's instances: shuffle unless another is written.
+    pub fn grouping(&self) -> &Grouping {
+        self.written_grouping
+            .as_deref()
+            .map_or(&Grouping::Shuffle, |(g, _)| g)
+    }
+
     /// Where the grouping is written, if it is.
-    pub grouping_span: Option<Span>,
+    pub fn grouping_span(&self) -> Option<Span> {
+        self.written_grouping.as_deref().map(|&(_, s)| s)
+    }
 }
 
 /// An output interface.
@@ -406,7 +419,7 @@ impl Component {
     /// `all` at parallelism above one (SPEC §6).
     pub fn acts_replicated(&self) -> bool {
         self.replicated
-            || (self.parallelism > 1 && self.inputs.iter().any(|i| i.grouping == Grouping::All))
+            || (self.parallelism > 1 && self.inputs.iter().any(|i| *i.grouping() == Grouping::All))
     }
 
     /// `component.output` for an output.

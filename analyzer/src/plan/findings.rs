@@ -391,7 +391,7 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                 continue; // a `*` gate never splits
             };
             let input = &comp.inputs[path.input];
-            let splits = match &input.grouping {
+            let splits = match input.grouping() {
                 Grouping::Shuffle | Grouping::PartialKey(_) | Grouping::LocalOrShuffle => true,
                 Grouping::Fields(f) => {
                     let gate: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -402,7 +402,7 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
             if !splits || !seen.insert(path.input) {
                 continue;
             }
-            let span = input.grouping_span.unwrap_or(input.span);
+            let span = input.grouping_span().unwrap_or(input.span);
             let gate_text = if fields.is_empty() {
                 "one global partition".to_string()
             } else {
@@ -416,12 +416,12 @@ fn partition_splits(t: &Topology, a: &Analysis, out: &mut Vec<Diagnostic>) {
                     comp.name,
                     comp.parallelism,
                     t.annotation_text(ci, pi),
-                    input.grouping,
+                    input.grouping(),
                     input.name
                 ),
             )
             .component(comp.name.as_str())
-            .at(span, format!("`{}` does not keep each partition on one instance", input.grouping))
+            .at(span, format!("`{}` does not keep each partition on one instance", input.grouping()))
             .also(path.span, "the gate is declared here")
             .help(if fields.is_empty() {
                 "use `grouping: global`, or accept a two-phase aggregation with `allow: [partition-split]`".to_string()

@@ -89,7 +89,8 @@ fn locus(t: &Topology, d: &Diagnostic) -> String {
             _ => return "paths".into(),
         }
         for input in &comp.inputs {
-            if input.from_span == span || input.span == span || input.grouping_span == Some(span) {
+            if input.from_span == span || input.span == span || input.grouping_span() == Some(span)
+            {
                 return format!("input {}", input.name);
             }
         }

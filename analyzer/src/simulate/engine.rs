@@ -192,7 +192,7 @@ impl<'t> Plan<'t> {
                 }
             }
             for i in &c.inputs {
-                if let Grouping::Fields(f) | Grouping::PartialKey(f) = &i.grouping {
+                if let Grouping::Fields(f) | Grouping::PartialKey(f) = i.grouping() {
                     names.extend(f.iter().cloned());
                 }
             }
@@ -306,7 +306,7 @@ impl<'t> Plan<'t> {
             .map(|c| {
                 c.inputs
                     .iter()
-                    .map(|i| match &i.grouping {
+                    .map(|i| match i.grouping() {
                         Grouping::Fields(f) | Grouping::PartialKey(f) => f
                             .iter()
                             .filter_map(|k| id.get(k.as_str()).copied())
@@ -1039,7 +1039,7 @@ impl Exec<'_, '_> {
             let targets: Vec<usize> = if plan.replicated[c2] {
                 (0..n).collect()
             } else {
-                match &input.grouping {
+                match input.grouping() {
                     Grouping::All => (0..n).collect(),
                     Grouping::Global => vec![0],
                     Grouping::Fields(_) => vec![(hash() % n as u64) as usize],
