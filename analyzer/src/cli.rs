@@ -555,10 +555,10 @@ pub fn streams(t: &Topology) -> impl Iterator<Item = (Port, Option<(usize, usize
                 component: ci,
                 output: oi,
             };
-            let consumers: Vec<Option<(usize, usize)>> = if o.consumers.is_empty() {
+            let consumers: Vec<Option<(usize, usize)>> = if o.fed.is_empty() {
                 vec![None]
             } else {
-                o.consumers.iter().copied().map(Some).collect()
+                o.consumers().map(Some).collect()
             };
             consumers.into_iter().map(move |to| (port, to))
         })

@@ -131,7 +131,7 @@ fn picture(r: &Report) -> Picture {
             if let Some((k, _)) = o.seal.as_deref() {
                 let _ = write!(text, " · seal [{k}]");
             }
-            if o.consumers.is_empty() {
+            if o.fed.is_empty() {
                 let sink = format!("s{ci}_{oi}");
                 sinks.push((sink.clone(), c.port_name(oi)));
                 edges.push(Edge {
@@ -142,7 +142,7 @@ fn picture(r: &Report) -> Picture {
                     barrier: false,
                 });
             }
-            for &(to, input) in &o.consumers {
+            for (to, input) in o.consumers() {
                 let consumer = &t.components[to];
                 let inp = &consumer.inputs[input];
                 let mut text = text.clone();

@@ -262,7 +262,7 @@ fn on_a_cycle(t: &blazes::model::Topology, c: usize) -> bool {
     let mut stack = vec![c];
     while let Some(v) = stack.pop() {
         for o in &t.components[v].outputs {
-            for &(consumer, _) in &o.consumers {
+            for (consumer, _) in o.consumers() {
                 if consumer == c {
                     return true;
                 }
@@ -539,14 +539,12 @@ proptest! {
                     // Consumers outside the part are dropped, and only those.
                     let w = r.topology.component_index(&comp.name).unwrap();
                     let kept: Vec<String> = output
-                        .consumers
-                        .iter()
-                        .map(|&(d, _)| part.components[d].name.to_string())
+                        .consumers()
+                        .map(|(d, _)| part.components[d].name.to_string())
                         .collect();
                     let expected: Vec<String> = r.topology.components[w].outputs[o]
-                        .consumers
-                        .iter()
-                        .map(|&(d, _)| r.topology.components[d].name.to_string())
+                        .consumers()
+                        .map(|(d, _)| r.topology.components[d].name.to_string())
                         .filter(|n| part.component_index(n).is_some())
                         .collect();
                     prop_assert_eq!(kept, expected);

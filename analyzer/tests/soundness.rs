@@ -328,7 +328,7 @@ fn downstream(t: &blazes::Topology, from: &[usize]) -> Vec<bool> {
             continue;
         }
         for o in &t.components[c].outputs {
-            stack.extend(o.consumers.iter().map(|&(d, _)| d));
+            stack.extend(o.consumers().map(|(d, _)| d));
         }
     }
     seen

@@ -519,7 +519,7 @@ impl<'t> Solver<'t> {
             );
             consumer_start.push(small(consumers.len()));
             for o in &c.outputs {
-                consumers.extend(o.consumers.iter().map(|&(consumer, _)| small(consumer)));
+                consumers.extend(o.fed.iter().map(|&(consumer, _)| consumer));
             }
         }
         path_start.push(small(paths.len()));
@@ -1187,7 +1187,7 @@ impl Sccs {
         for c in &topo.components {
             let start = adj.len();
             for o in &c.outputs {
-                adj.extend(o.consumers.iter().map(|&(consumer, _)| small(consumer)));
+                adj.extend(o.fed.iter().map(|&(consumer, _)| consumer));
             }
             if c.outputs.len() > 1 {
                 adj[start..].sort_unstable();

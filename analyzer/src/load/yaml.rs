@@ -1043,16 +1043,16 @@ impl Ctx {
             for (c, &r) in components.iter_mut().zip(ranks) {
                 let f = first[r] as usize;
                 for (oi, o) in c.outputs.iter_mut().enumerate() {
-                    let mut consumers: Vec<(usize, usize)> = grouped
+                    let mut fed: Box<[(u32, u32)]> = grouped
                         [start[f + oi] as usize..start[f + oi + 1] as usize]
                         .iter()
                         .map(|pair| {
                             let pair = pair.load(Ordering::Relaxed);
-                            ((pair >> 32) as usize, (pair & u64::from(u32::MAX)) as usize)
+                            ((pair >> 32) as u32, pair as u32)
                         })
                         .collect();
-                    consumers.sort_unstable();
-                    o.consumers = consumers;
+                    fed.sort_unstable();
+                    o.fed = fed;
                 }
             }
         };
@@ -1304,7 +1304,7 @@ impl Ctx {
             span: c.span,
             fields: None,
             seal: None,
-            consumers: Vec::new(),
+            fed: Box::default(),
         };
         let Some(node) = c.entries.get("outputs") else {
             return vec![default()];
@@ -1381,7 +1381,7 @@ impl Ctx {
                 span: k.span,
                 fields,
                 seal,
-                consumers: Vec::new(),
+                fed: Box::default(),
             });
         }
         if outs.is_empty() {
@@ -2274,7 +2274,7 @@ mod tests {
         for (component, c) in topology.components.iter().enumerate() {
             for (output, o) in c.outputs.iter().enumerate() {
                 let port = Port { component, output };
-                from_outputs.extend(o.consumers.iter().map(|&consumer| (port, consumer)));
+                from_outputs.extend(o.consumers().map(|consumer| (port, consumer)));
             }
         }
         // Consumer lists are sorted, and component by component already in order.

@@ -335,8 +335,16 @@ pub struct Output {
     pub fields: Option<Arc<[String]>>,
     /// A declared seal and where it is written: boxed, as most outputs have none.
     pub seal: Option<Box<(SealKey, Span)>>,
-    /// Indices of the inputs (as `(component, input)`) this output feeds, sorted.
-    pub consumers: Vec<(usize, usize)>,
+    /// The inputs this output feeds, as sorted `(component, input)` index pairs in 32 bits (a
+    /// large topology has millions); [`Output::consumers`] reads them as indices.
+    pub fed: Box<[(u32, u32)]>,
+}
+
+impl Output {
+    /// The inputs this output feeds, as `(component, input)` indices, sorted.
+    pub fn consumers(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + Clone + '_ {
+        self.fed.iter().map(|&(c, i)| (c as usize, i as usize))
+    }
 }
 
 /// Membership in the union of two lists of field names (an output's declared fields and the
@@ -483,10 +491,12 @@ impl Topology {
                     input.from.component = index[input.from.component];
                 }
                 for output in &mut c.outputs {
-                    output.consumers.retain(|&(d, _)| index[d] != OUT);
-                    for (d, _) in &mut output.consumers {
-                        *d = index[*d];
-                    }
+                    // A part has no more components than the whole, whose count fits.
+                    output.fed = output
+                        .consumers()
+                        .filter(|&(d, _)| index[d] != OUT)
+                        .map(|(d, i)| (index[d] as u32, i as u32))
+                        .collect();
                 }
                 c
             })

@@ -538,7 +538,7 @@ fn punctuation(
         if !live.insert(port) {
             continue;
         }
-        for &(c2, i2) in &t.components[port.component].outputs[port.output].consumers {
+        for (c2, i2) in t.components[port.component].outputs[port.output].consumers() {
             let paths = &t.components[c2].paths;
             for &p in from_input.get(c2, i2) {
                 stack.push(Port {
@@ -1027,7 +1027,7 @@ impl Exec<'_, '_> {
         self.insts[ii].out[oi].push(rec.clone());
         let index = self.insts[ii].index;
         let comp = &plan.t.components[c];
-        for &(c2, i2) in &comp.outputs[oi].consumers {
+        for (c2, i2) in comp.outputs[oi].consumers() {
             let (first, n) = plan.insts[c2];
             let input = &plan.t.components[c2].inputs[i2];
             // The hash of the record's values on the grouping's fields.

@@ -779,7 +779,7 @@ pub fn render(report: &crate::Report, config: &Config) -> (String, bool) {
             continue;
         }
         for o in &t.components[c].outputs {
-            stack.extend(o.consumers.iter().map(|&(d, _)| d));
+            stack.extend(o.consumers().map(|(d, _)| d));
         }
     }
     let mut rows = Vec::new();
