@@ -1313,7 +1313,8 @@ impl Ctx {
             self.invalid(node, "a mapping of output names");
             return vec![default()];
         };
-        let mut outs: Vec<Output> = Vec::new();
+        // Room for every entry: built once, then kept (as a boxed slice) without a copy.
+        let mut outs: Vec<Output> = Vec::with_capacity(entries.len());
         let mut taken = Taken::default();
         for (k, v) in entries {
             let Some(name) = self.name(k, "an output name") else {
@@ -1514,11 +1515,12 @@ impl Ctx {
             ),
             _ => (trimmed, None),
         };
-        let fields = |ctx: &mut Ctx| -> Option<Box<[String]>> {
-            let list: Vec<String> = args
+        // Few distinct lists are written, each shared like declared fields.
+        let fields = |ctx: &mut Ctx| -> Option<Arc<[String]>> {
+            let list: FieldNames<'_> = args
                 .unwrap_or("")
                 .split(',')
-                .map(|s| s.trim().to_string())
+                .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
             if list.is_empty() || list.iter().any(|f| !is_field_name(f)) {
@@ -1529,7 +1531,7 @@ impl Ctx {
                 );
                 return None;
             }
-            Some(list.into_boxed_slice())
+            Some(ctx.shared_fields(&list))
         };
         let g = match (word, args.is_some()) {
             ("fields", _) => Grouping::Fields(fields(self)?),
@@ -1715,6 +1717,13 @@ impl Ctx {
                 self.invalid(node, "a list of paths");
                 return Vec::new();
             };
+            // Room for the paths there will be when all are valid: those written, and with a
+            // default label every pair of interfaces (see below).
+            let pairs = comp.inputs.len() * comp.outputs.len();
+            explicit.reserve_exact(match default {
+                Some(_) => pairs.max(items.len()),
+                None => items.len(),
+            });
             for item in items {
                 let what = format_args!("a path of `{}`", c.name);
                 let Some(e) = self.mapping(item, PATH_KEYS, &what) else {
@@ -1853,13 +1862,12 @@ impl Ctx {
             .help = Some(format!("{side}s: {}", names().join(", ")));
             return None;
         };
-        let name = self.string(node, "an interface name")?;
+        let name = self.text(node, "an interface name")?;
         let found = if input {
-            comp.inputs
-                .binary_search_by(|i| i.name.as_str().cmp(name.as_str()))
+            comp.inputs.binary_search_by(|i| i.name.as_str().cmp(&name))
         } else {
             comp.outputs
-                .binary_search_by(|o| o.name.as_str().cmp(name.as_str()))
+                .binary_search_by(|o| o.name.as_str().cmp(&name))
         };
         if let Ok(i) = found {
             return Some(i);

@@ -255,9 +255,9 @@ pub enum Grouping {
     /// Records go to any instance.
     Shuffle,
     /// Records with equal values of these fields go to one instance.
-    Fields(Box<[String]>),
+    Fields(Arc<[String]>),
     /// Records with equal values go to one of two instances (load-balanced keys).
-    PartialKey(Box<[String]>),
+    PartialKey(Arc<[String]>),
     /// Every instance receives every record.
     All,
     /// Everything goes to one instance.
