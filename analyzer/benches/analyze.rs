@@ -5,7 +5,9 @@
 //! writing the JSON document of `lint --format json` (group `json`, up to 100k); and of loading
 //! a Storm Flux topology of as many bolts (group `flux`, up to 100k: `topogen::flux`), and of
 //! preparing and starting `blazes simulate` on a component reading from that many sources
-//! (group `simulate`, up to 100k: `topogen::fan_in`).
+//! (group `simulate`, up to 100k: `topogen::fan_in`); and of loading a Rust crate of as many
+//! modules, each defining an `op` that a component names with `rust:` (group `crate`, up to 10k:
+//! `topogen::rust_crate`, written to a temporary directory).
 //!
 //! ```text
 //! cargo bench -p blazes --bench analyze
@@ -104,6 +106,9 @@ fn check(c: &mut Criterion) {
             flux(c, n);
             simulate(c, n);
         }
+        if n <= 10_000 {
+            rust_crate(c, n);
+        }
     }
 }
 
@@ -173,6 +178,30 @@ fn render(c: &mut Criterion, n: usize, yaml: String) {
         b.iter(|| blazes::cli::write_json(results, false, &mut std::io::sink()).unwrap());
     });
     group.finish();
+}
+
+/// Loading a crate of `n` modules (`blazes lint CRATE_DIR` before the analysis): reading the
+/// files, scanning them for `#[blazes]` attributes and resolving the topology's `rust:`
+/// references. The crate is written once, to a directory of the system's temporary directory
+/// that is removed afterwards.
+fn rust_crate(c: &mut Criterion, n: usize) {
+    let dir = std::env::temp_dir().join(format!("blazes-bench-crate-{n}-{}", std::process::id()));
+    for (path, text) in topogen::rust_crate(n) {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let root = dir.to_str().unwrap();
+    let mut group = c.benchmark_group("crate");
+    sampling(&mut group, n);
+    group.bench_function(BenchmarkId::from_parameter(n), |b| {
+        b.iter(|| match blazes::load::rust::load_crate(root) {
+            Ok(topology) => topology,
+            Err(d) => panic!("the generated crate does not load: {:?}", d.first()),
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `criterion_group!` defines a public function; kept in a private module, it needs no docs.

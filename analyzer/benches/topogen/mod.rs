@@ -303,3 +303,35 @@ pub fn fan_in(n: usize) -> String {
     }
     s
 }
+
+/// The files of a Rust crate of `n` modules (`n` ≥ 1), as (path relative to the crate root,
+/// text): module `m{k}` defines an operator `op` annotated `#[blazes(CR)]`, and `blazes.yaml`
+/// wires a chain `c0 → c1 → …` whose components name them with `rust: crate::m{k}::op` (`c0`,
+/// the source, is written in the YAML alone). Every module defining an item of the same name is
+/// the case that made resolving `rust:` references quadratic before they were indexed by every
+/// suffix of an item's path.
+pub fn rust_crate(n: usize) -> Vec<(String, String)> {
+    let mut files = Vec::with_capacity(n + 2);
+    files.push((
+        "Cargo.toml".to_string(),
+        "[package]\nname = \"bench-ops\"\nversion = \"0.1.0\"\nedition = \"2024\"\n".to_string(),
+    ));
+    let mut yaml = String::from("name: chain-of-ops\ncomponents:\n  c0: {}\n");
+    let mut lib = String::new();
+    for k in 1..n {
+        let _ = writeln!(
+            yaml,
+            "  c{k}: {{ rust: crate::m{k}::op, inputs: [c{}] }}",
+            k - 1
+        );
+        let _ = writeln!(lib, "pub mod m{k};");
+        files.push((
+            format!("src/m{k}.rs"),
+            "use blazes_annotations::blazes;\n\n#[blazes(CR)]\npub fn op(x: u64) -> u64 {\n    x\n}\n"
+                .to_string(),
+        ));
+    }
+    files.push(("blazes.yaml".to_string(), yaml));
+    files.push(("src/lib.rs".to_string(), lib));
+    files
+}
