@@ -650,8 +650,8 @@ struct RawInput<'a> {
     span: Span,
     from: Cow<'a, str>,
     from_span: Span,
-    grouping: Grouping,
-    grouping_span: Option<Span>,
+    /// As [`Input::written_grouping`].
+    written_grouping: Option<Box<(Grouping, Span)>>,
 }
 
 impl Ctx {
@@ -1224,7 +1224,7 @@ impl Ctx {
             name: Name::from(c.name),
             span: c.span,
             inputs: Box::default(),
-            outputs: self.outputs(c, implicit).into_boxed_slice(),
+            outputs: self.outputs(c, implicit),
             paths: Box::default(),
             parallelism: 1,
             replicated: false,
@@ -1246,12 +1246,10 @@ impl Ctx {
                     output: 0,
                 },
                 from_span: r.from_span,
-                written_grouping: r.grouping_span.map(|span| {
-                    Box::new((std::mem::replace(&mut r.grouping, Grouping::Shuffle), span))
-                }),
+                written_grouping: r.written_grouping.take(),
             })
             .collect();
-        comp.paths = self.paths(c, &comp).into_boxed_slice();
+        comp.paths = self.paths(c, &comp);
         if let Some(n) = c.entries.get("parallelism") {
             match n.value {
                 Value::Int(p) if p >= 1 && p <= i64::from(u32::MAX) => {
@@ -1298,7 +1296,7 @@ impl Ctx {
         comp
     }
 
-    fn outputs(&mut self, c: &RawComponent<'_>, implicit: &[String]) -> Vec<Output> {
+    fn outputs(&mut self, c: &RawComponent<'_>, implicit: &[String]) -> Box<[Output]> {
         let default = || Output {
             name: "out".into(),
             span: c.span,
@@ -1307,11 +1305,11 @@ impl Ctx {
             fed: Box::default(),
         };
         let Some(node) = c.entries.get("outputs") else {
-            return vec![default()];
+            return Box::new([default()]);
         };
         let Value::Map(entries) = &node.value else {
             self.invalid(node, "a mapping of output names");
-            return vec![default()];
+            return Box::new([default()]);
         };
         // Room for every entry: built once, then kept (as a boxed slice) without a copy.
         let mut outs: Vec<Output> = Vec::with_capacity(entries.len());
@@ -1389,8 +1387,7 @@ impl Ctx {
             outs.push(default());
         }
         outs.sort_by(|a, b| a.name.cmp(&b.name));
-        outs.shrink_to_fit();
-        outs
+        outs.into_boxed_slice()
     }
 
     /// The inputs as written, in place up to four (most components have fewer).
@@ -1431,8 +1428,7 @@ impl Ctx {
                                 span: item.span,
                                 from: r,
                                 from_span: item.span,
-                                grouping: Grouping::Shuffle,
-                                grouping_span: None,
+                                written_grouping: None,
                             },
                         );
                     }
@@ -1451,8 +1447,7 @@ impl Ctx {
                                 span: k.span,
                                 from: Cow::Borrowed(r),
                                 from_span: v.span,
-                                grouping: Grouping::Shuffle,
-                                grouping_span: None,
+                                written_grouping: None,
                             },
                         );
                         continue;
@@ -1476,12 +1471,12 @@ impl Ctx {
                     let Some(from_text) = self.text(from, "a reference") else {
                         continue;
                     };
-                    let grouping = match e.get("grouping") {
+                    let written_grouping = match e.get("grouping") {
                         Some(g) => match self.grouping(g) {
-                            Some(x) => x,
+                            Some(x) => Some(Box::new((x, g.span))),
                             None => continue,
                         },
-                        None => Grouping::Shuffle,
+                        None => None,
                     };
                     if let Some(d) = e.get("description") {
                         self.string(d, "a description");
@@ -1493,8 +1488,7 @@ impl Ctx {
                             span: k.span,
                             from: from_text,
                             from_span: from.span,
-                            grouping,
-                            grouping_span: e.get("grouping").map(|g| g.span),
+                            written_grouping,
                         },
                     );
                 }
@@ -1703,11 +1697,13 @@ impl Ctx {
         self.error(code, span, e.to_string()).help = Some(help);
     }
 
-    fn paths(&mut self, c: &RawComponent<'_>, comp: &Component) -> Vec<Path> {
+    fn paths(&mut self, c: &RawComponent<'_>, comp: &Component) -> Box<[Path]> {
         let default = c.entries.get("label").and_then(|n| {
             let a = self.annotation(n)?;
             Some((a, n.span))
         });
+        // The pairs of interfaces, each of which a default label covers.
+        let pairs = comp.inputs.len() * comp.outputs.len();
         let mut explicit: Vec<Path> = Vec::new();
         // The explicit paths by their pair of interfaces, to find one annotated twice.
         let mut seen: rustc_hash::FxHashMap<(usize, usize), usize> =
@@ -1715,11 +1711,10 @@ impl Ctx {
         if let Some(node) = c.entries.get("paths") {
             let Value::Seq(items) = &node.value else {
                 self.invalid(node, "a list of paths");
-                return Vec::new();
+                return Box::default();
             };
             // Room for the paths there will be when all are valid: those written, and with a
             // default label every pair of interfaces (see below).
-            let pairs = comp.inputs.len() * comp.outputs.len();
             explicit.reserve_exact(match default {
                 Some(_) => pairs.max(items.len()),
                 None => items.len(),
@@ -1801,7 +1796,6 @@ impl Ctx {
             // The default covers every pair of interfaces not annotated explicitly: room for
             // exactly that many. The explicit pairs are looked up sorted (a component may have
             // thousands of inputs).
-            let pairs = comp.inputs.len() * comp.outputs.len();
             paths.reserve_exact(pairs.saturating_sub(paths.len()));
             let mut annotated: Vec<(usize, usize)> =
                 paths.iter().map(|p| (p.input, p.output)).collect();
@@ -1820,7 +1814,7 @@ impl Ctx {
             }
         }
         paths.sort_by_key(|p| (p.output, p.input));
-        paths
+        paths.into_boxed_slice()
     }
 
     /// Resolves a path's `from`/`to` to an interface index.
