@@ -105,13 +105,14 @@ fn load_streamed(
     // The parser runs here and hands entries over in batches; the components are built on a
     // second thread, in the same order, so the two overlap. The first batch carries the root
     // entries before `components` (for `implicit` and `fds`).
-    // Component names are registered here too, a batch at a time as the batches are sent: the
-    // builder's thread has more to do per entry than the parser's.
+    // Component names are registered on the builder's thread, a batch at a time before the
+    // batch is built: the parser's thread is the busier one (it parses, and frees what was
+    // built), and a large file's parsing is what the load waits for.
     type Entry<'t> = (Node<'t>, Node<'t>, Registered);
     type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<Entry<'t>>);
     const BATCH: usize = 1024;
-    let mut registry = Registry::new(text.len());
-    let (parsed, mut ctx, building) = std::thread::scope(|scope| {
+    let len = text.len();
+    let (parsed, mut ctx, building, registry) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
         // Batches go back to the parser once built, to be freed where they were allocated:
         // memory freed on its own thread is reused at once, while memory freed from another
@@ -121,7 +122,9 @@ fn load_streamed(
         let builder = scope.spawn(move || {
             let mut ctx = Ctx::new(source, rust);
             let mut building = None;
-            for (prefix, entries) in rx {
+            let mut registry = Registry::new(len);
+            for (prefix, mut entries) in rx {
+                registry.register_all(&mut entries);
                 let building = building.get_or_insert_with(|| {
                     let prefix = prefix.unwrap_or_default();
                     let top = Entries(
@@ -138,7 +141,7 @@ fn load_streamed(
                 // The parser may be done: then the batch is freed here.
                 let _ = back.send(entries);
             }
-            (ctx, building)
+            (ctx, building, registry)
         });
         let mut first = true;
         let mut pending = Vec::with_capacity(BATCH);
@@ -147,9 +150,7 @@ fn load_streamed(
             returned: &std::sync::mpsc::Receiver<Vec<Entry<'t>>>,
             prefix: Option<&[(Node<'t>, Node<'t>)]>,
             pending: &mut Vec<Entry<'t>>,
-            registry: &mut Registry,
         ) {
-            registry.register_all(pending);
             // Free the batches built meanwhile (all but the last, which `last` drops on the way),
             // and reuse the last one's room for the next.
             let next = returned.try_iter().last().map_or_else(
@@ -164,16 +165,10 @@ fn load_streamed(
             let _ = tx.send(batch);
         }
         let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
-            // Registered a batch at a time, when the batch is sent.
+            // Registered a batch at a time, by the builder.
             pending.push((k, v, Registered::Invalid));
             if pending.len() == BATCH {
-                send(
-                    &tx,
-                    &returned,
-                    first.then_some(prefix),
-                    &mut pending,
-                    &mut registry,
-                );
+                send(&tx, &returned, first.then_some(prefix), &mut pending);
                 first = false;
             }
         });
@@ -189,14 +184,13 @@ fn load_streamed(
                 &returned,
                 first.then_some(prefix.unwrap_or_default()),
                 &mut pending,
-                &mut registry,
             );
         }
         drop(tx);
-        let (ctx, building) = builder
+        let (ctx, building, registry) = builder
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (parsed, ctx, building)
+        (parsed, ctx, building, registry)
     });
     let (root, at) = parsed?;
     let (building, at) = (building?, at?);
@@ -309,8 +303,8 @@ struct Names<'t> {
 
 /// The name table as names are registered, before their components are built: each valid
 /// component name, in file order, gets an entry number (the `at` of its [`Place`]), and a name
-/// written twice is found. Registering needs only the keys, so it can run ahead of building, on
-/// another thread.
+/// written twice is found. Registering needs only the keys: a batch of entries is registered
+/// before any of it is built.
 struct Registry {
     table: NameTable<Place>,
     /// The names longer than the table keeps, by entry number (the table compares them in full).
