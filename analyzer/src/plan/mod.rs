@@ -5,6 +5,7 @@ pub mod findings;
 
 use std::collections::BTreeSet;
 
+use crate::analysis::lattice::Lbl;
 use crate::analysis::{Analysis, Event, Ordering};
 use crate::model::{Port, Topology};
 
@@ -122,7 +123,9 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
             let Ok(Ok(batch)) = found.lock().map(|batches| batches.recv()) else {
                 break;
             };
-            for (c, paths) in Origins::new(batch).groups() {
+            let origins = Origins::new(batch);
+            warm(t, a, walk.chains, &origins);
+            for (c, paths) in origins.groups() {
                 traced.push(order_site(c, paths, &mut walk));
             }
         }
@@ -132,10 +135,23 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     let ((origins, barriers, problems, after, mine), theirs) = crate::parallel::both(
         true,
         move || {
+            // The sweep finds a component's origins at a time; they go to tracing in batches of
+            // a few hundred, whose reads tracing overlaps (see [`warm`]), and so that
+            // each batch's sending is paid for by many origins.
+            let mut pending = Vec::new();
+            // Tracing stops only by panicking, which the join passes on.
             let (after, origins) = a.coordinated(t, &strategy, &mut |batch| {
-                // Tracing stops only by panicking, which the join passes on.
-                let _ = batches.send(batch.to_vec());
+                pending.extend_from_slice(batch);
+                if pending.len() >= BATCH {
+                    let _ = batches.send(std::mem::replace(
+                        &mut pending,
+                        Vec::with_capacity(2 * BATCH),
+                    ));
+                }
             });
+            if !pending.is_empty() {
+                let _ = batches.send(pending);
+            }
             drop(batches);
             let origins = Origins::new(origins);
             let barriers = seal_sites(t, &after, |c| origins.contains(c));
@@ -185,6 +201,12 @@ pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
         problems,
     }
 }
+
+/// Steps of the walks [`warm`] takes ahead.
+const WARM_STEPS: usize = 4;
+
+/// Origins the planning sweep hands to tracing at a time, at least.
+const BATCH: usize = 256;
 
 /// Where anomalies originate: `(component, path)` pairs, sorted and without repeats. A large
 /// plan has hundreds of thousands of origins, so they are kept flat rather than in a map of sets.
@@ -485,6 +507,43 @@ fn seal_suggestions(
         }
     }
     out
+}
+
+/// Reads what tracing the seal suggestions of `origins` starts with, one step at a time for all
+/// of them: their components, the paths and inputs of those, the ports and labels the inputs
+/// read, and the first links of the walks from there. In a large topology each read is a cache
+/// miss, and tracing one origin waits for its misses one after another; here the misses of a
+/// step are independent of one another and overlap, and tracing then finds them cached.
+fn warm(t: &Topology, a: &Analysis, chains: &Chains<'_>, origins: &Origins) {
+    let mut sum = 0usize;
+    let mut read = |x: usize| sum = sum.wrapping_add(x);
+    let components = || origins.groups().map(|(c, _)| &t.components[c]);
+    for comp in components() {
+        read(comp.paths.len() ^ comp.inputs.len());
+    }
+    // Every path of a component may be read (a read path looks at the component's writes).
+    for p in components().flat_map(|comp| comp.paths.iter()) {
+        read(p.input);
+    }
+    let inputs =
+        || components().flat_map(|comp| comp.paths.iter().filter_map(|p| comp.inputs.get(p.input)));
+    for input in inputs() {
+        read(input.from.component);
+    }
+    let mut ports: Vec<usize> = inputs().map(|input| a.port_index(input.from)).collect();
+    for (input, &port) in inputs().zip(&ports) {
+        read(port ^ usize::from(a.lbl(input.from) == Lbl::Bot));
+    }
+    // Further along the walks than some go.
+    for _ in 0..WARM_STEPS {
+        for port in &mut ports {
+            if let Some(link) = chains.links.get(*port) {
+                read(link.component as usize);
+                *port = link.next as usize;
+            }
+        }
+    }
+    std::hint::black_box(sum);
 }
 
 /// Checks the analysis with remedies applied.
