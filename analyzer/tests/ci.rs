@@ -51,12 +51,13 @@ fn expect_code(r: &Run, code: i32, what: &str) {
     );
 }
 
-/// A fresh scratch directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blazes-ci-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory under the system's temporary directory, removed when dropped
+/// (even when the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("blazes-ci-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A YAML file as JSON (for JSON Schema validation).
@@ -222,10 +223,10 @@ fn github_annotations_are_escaped_workflow_commands() {
 #[test]
 fn baselines_hide_recorded_findings_across_unrelated_edits() {
     let dir = scratch("baseline");
-    let topo = dir.join("t.yaml");
+    let topo = dir.path().join("t.yaml");
     let original = std::fs::read_to_string(workspace().join("examples/adnet-poor.yaml")).unwrap();
     std::fs::write(&topo, &original).unwrap();
-    let base = dir.join("baseline.json");
+    let base = dir.path().join("baseline.json");
     let (topo_s, base_s) = (topo.to_str().unwrap(), base.to_str().unwrap());
 
     let r = run(&["lint", "--write-baseline", base_s, topo_s]);
@@ -263,13 +264,12 @@ fn baselines_hide_recorded_findings_across_unrelated_edits() {
     let r = run(&["lint", "--baseline", base_s, topo_s]);
     expect_code(&r, 2, "a broken baseline");
     assert!(r.stderr.contains("cannot read the baseline"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn lint_without_write_baseline_writes_nothing() {
     let dir = scratch("nothing");
-    let topo = dir.join("t.yaml");
+    let topo = dir.path().join("t.yaml");
     std::fs::copy(workspace().join("examples/wordcount.yaml"), &topo).unwrap();
     for format in ["human", "json", "sarif", "github"] {
         let r = run(&["lint", "--format", format, topo.to_str().unwrap()]);
@@ -277,7 +277,6 @@ fn lint_without_write_baseline_writes_nothing() {
     }
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(entries.len(), 1, "lint wrote a file");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Snapshots of `blazes graph` for a few topologies, in both formats.
@@ -546,7 +545,7 @@ fn flux_input_errors_point_into_the_flux_file() {
 #[test]
 fn flux_substitution_from_a_properties_file_and_the_environment() {
     let dir = scratch("flux-env");
-    let topo = dir.join("t.yaml");
+    let topo = dir.path().join("t.yaml");
     std::fs::write(
         &topo,
         "name: ${name}\nspouts:\n  - id: s\n    className: S\n    parallelism: ${ENV-BLAZES_TEST_PAR}\n\
@@ -555,7 +554,7 @@ fn flux_substitution_from_a_properties_file_and_the_environment() {
          config:\n  blazes.s.seal: ${ENV-BLAZES_TEST_SEAL}\n  blazes.s.fields: [k]\n  blazes.b.label: ${label}\n",
     )
     .unwrap();
-    let props = dir.join("p.properties");
+    let props = dir.path().join("p.properties");
     std::fs::write(&props, "# values\nname = props\npar: 3\nlabel=OW(k)\n").unwrap();
     let (t, p) = (topo.to_str().unwrap(), props.to_str().unwrap());
     // Without substitution, the placeholders are reported where they are written.
@@ -587,7 +586,6 @@ fn flux_substitution_from_a_properties_file_and_the_environment() {
     expect_code(&r, 2, "env not read");
     let r = run(&["lint", "--filter", "no-such.properties", t]);
     expect_code(&r, 2, "a missing properties file");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

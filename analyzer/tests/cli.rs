@@ -78,12 +78,12 @@ fn line_of(text: &str, needle: &str) -> usize {
         + 1
 }
 
-/// A fresh, empty temporary directory unique to this test.
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blazes-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty temporary directory, removed when dropped (even when the test fails).
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("blazes-cli-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// The sorted names of the entries of a directory.
@@ -184,7 +184,7 @@ fn every_kind_of_line_end_gives_one_location_in_both_outputs() {
         ]
         .join(eol);
         let dir = temp_dir(&format!("eol-{kind}"));
-        let file = dir.join("t.yaml");
+        let file = dir.path().join("t.yaml");
         std::fs::write(&file, &text).unwrap();
         let file = file.to_str().unwrap();
         let (code, v) = json(&[file]);
@@ -648,9 +648,9 @@ fn output_does_not_depend_on_component_order_and_lint_writes_nothing() {
     assert_ne!(reordered, text);
 
     let dir = temp_dir("determinism");
-    let copy = dir.join("adnet-poor-reordered.yaml");
+    let copy = dir.path().join("adnet-poor-reordered.yaml");
     std::fs::write(&copy, &reordered).unwrap();
-    let before = listing(&dir);
+    let before = listing(dir.path());
 
     let (code_a, a) = json(&[original]);
     let (code_b, b) = json(&[copy.to_str().unwrap()]);
@@ -676,23 +676,20 @@ fn output_does_not_depend_on_component_order_and_lint_writes_nothing() {
     assert_eq!(first.stdout, second.stdout);
 
     // Nothing was written next to the input, and the input is unchanged.
-    assert_eq!(listing(&dir), before);
+    assert_eq!(listing(dir.path()), before);
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), reordered);
 
     // Nor in the current directory of the run.
     let cwd = temp_dir("cwd");
-    std::fs::write(cwd.join("t.yaml"), &text).unwrap();
+    std::fs::write(cwd.path().join("t.yaml"), &text).unwrap();
     let mut cmd = assert_cmd::Command::cargo_bin("blazes").unwrap();
     let out = cmd
-        .current_dir(&cwd)
+        .current_dir(cwd.path())
         .args(["lint", "--labels", "t.yaml"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(listing(&cwd), ["t.yaml"]);
-
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&cwd);
+    assert_eq!(listing(cwd.path()), ["t.yaml"]);
 }
 
 // ---- regressions: bugs found while testing the CLI ---------------------------------------------

@@ -127,13 +127,16 @@ fn blazes(args: &[&str], dir: &Path) -> (i32, String, String) {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blazes-fix-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A scratch directory holding a copy of the sealed word count, removed when dropped (even when
+/// the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("blazes-fix-{name}-"))
+        .tempdir()
+        .unwrap();
     std::fs::copy(
         workspace().join("examples/wordcount-sealed.yaml"),
-        dir.join("wordcount-sealed.yaml"),
+        dir.path().join("wordcount-sealed.yaml"),
     )
     .unwrap();
     dir
@@ -145,34 +148,40 @@ fn fix_writes_the_module_and_diff_shows_changes_only() {
     // --diff against a file that does not exist: a patch from /dev/null, nothing written.
     let (code, stdout, _) = blazes(
         &["fix", "wordcount-sealed.yaml", "--out", "shim.rs", "--diff"],
-        &dir,
+        dir.path(),
     );
     assert_eq!(code, 0);
     assert!(
         stdout.starts_with("--- /dev/null\n+++ b/shim.rs\n"),
         "{stdout}"
     );
-    assert!(!dir.join("shim.rs").exists(), "--diff writes nothing");
+    assert!(
+        !dir.path().join("shim.rs").exists(),
+        "--diff writes nothing"
+    );
     // Write it.
-    let (code, _, stderr) = blazes(&["fix", "wordcount-sealed.yaml", "--out", "shim.rs"], &dir);
+    let (code, _, stderr) = blazes(
+        &["fix", "wordcount-sealed.yaml", "--out", "shim.rs"],
+        dir.path(),
+    );
     assert_eq!(code, 0, "{stderr}");
-    let written = std::fs::read_to_string(dir.join("shim.rs")).unwrap();
+    let written = std::fs::read_to_string(dir.path().join("shim.rs")).unwrap();
     assert_eq!(written, generate("examples/wordcount-sealed.yaml"));
     // Up to date: an empty diff.
     let (code, stdout, _) = blazes(
         &["fix", "wordcount-sealed.yaml", "--out", "shim.rs", "--diff"],
-        &dir,
+        dir.path(),
     );
     assert_eq!((code, stdout.as_str()), (0, ""));
     // A hand edit shows up as a hunk that reverts it.
     std::fs::write(
-        dir.join("shim.rs"),
+        dir.path().join("shim.rs"),
         written.replace("count_words_key", "edited"),
     )
     .unwrap();
     let (code, stdout, _) = blazes(
         &["fix", "wordcount-sealed.yaml", "--out", "shim.rs", "--diff"],
-        &dir,
+        dir.path(),
     );
     assert_eq!(code, 0);
     assert!(
@@ -181,21 +190,24 @@ fn fix_writes_the_module_and_diff_shows_changes_only() {
     );
     assert!(stdout.contains("\n-pub fn edited<R: CountWordsFields>"));
     assert!(stdout.contains("\n+pub fn count_words_key<R: CountWordsFields>"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn fix_writes_nothing_on_bad_input_and_exits_2() {
     let dir = scratch("bad");
-    std::fs::write(dir.join("bad.yaml"), "components:\n  a: { label: XX }\n").unwrap();
-    let (code, _, stderr) = blazes(&["fix", "bad.yaml", "--out", "shim.rs"], &dir);
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "components:\n  a: { label: XX }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = blazes(&["fix", "bad.yaml", "--out", "shim.rs"], dir.path());
     assert_eq!(code, 2);
     assert!(stderr.contains("nothing written"), "{stderr}");
-    assert!(!dir.join("shim.rs").exists());
+    assert!(!dir.path().join("shim.rs").exists());
     // Unreadable input.
-    let (code, _, _) = blazes(&["fix", "missing.yaml", "--out", "shim.rs"], &dir);
+    let (code, _, _) = blazes(&["fix", "missing.yaml", "--out", "shim.rs"], dir.path());
     assert_eq!(code, 2);
-    assert!(!dir.join("shim.rs").exists());
+    assert!(!dir.path().join("shim.rs").exists());
     // Unwritable output.
     let (code, _, stderr) = blazes(
         &[
@@ -204,12 +216,11 @@ fn fix_writes_nothing_on_bad_input_and_exits_2() {
             "--out",
             "no/such/dir/shim.rs",
         ],
-        &dir,
+        dir.path(),
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot write"));
     // Missing --out is a usage error.
-    let (code, _, _) = blazes(&["fix", "wordcount-sealed.yaml"], &dir);
+    let (code, _, _) = blazes(&["fix", "wordcount-sealed.yaml"], dir.path());
     assert_eq!(code, 2);
-    let _ = std::fs::remove_dir_all(&dir);
 }
