@@ -76,8 +76,8 @@ fn check(c: &mut Criterion) {
                         // The generator must produce a valid topology; say so loudly if not.
                         Err(d) => panic!("the generated topology does not load: {:?}", d.first()),
                     };
-                    let analysis = blazes::analyze(&topology);
-                    let plan = blazes::plan(&topology, &analysis, blazes::plan::Options::default());
+                    let (analysis, plan) =
+                        blazes::analyze_and_plan(&topology, blazes::plan::Options::default());
                     (topology, analysis, plan)
                 },
                 BatchSize::PerIteration,

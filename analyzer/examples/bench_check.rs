@@ -7,8 +7,10 @@
 //! /usr/bin/time -v target/release/examples/bench_check 1000000
 //! ```
 //!
-//! Options after the size: `--stages` times load, analyze, plan and findings separately instead
-//! of one `check_string` (`--until load|analyze|plan` stops early); `--parse-only` only parses the
+//! Options after the size: `--stages` times load, analyze and plan (together, as
+//! `blazes::analyze_and_plan` runs them; `--separate` times analyze and plan each on its own)
+//! and findings separately instead of one `check_string` (`--until load|analyze|plan` stops
+//! early); `--parse-only` only parses the
 //! YAML into the node tree; `--write FILE` writes the YAML and exits; `--flux` generates a Storm
 //! Flux topology of that many components instead (`topogen::flux`) and times loading it (or
 //! writes it, with `--write`). Times are wall and CPU time
@@ -169,13 +171,23 @@ fn main() {
     let topology = blazes::load::load_string("bench.yaml", yaml).expect("load");
     report("  load (parse+validate)", t);
     stop_after("load");
-    let t = start();
-    let analysis = blazes::analyze(&topology);
-    report("  analyze", t);
-    stop_after("analyze");
-    let t = start();
-    let plan = blazes::plan(&topology, &analysis, options.plan);
-    report("  plan", t);
+    // The two at once, as `blazes lint` runs them, unless `--separate` (or `--until analyze`)
+    // asks for each on its own.
+    let (analysis, plan) = if until == "analyze" || args.iter().any(|a| a == "--separate") {
+        let t = start();
+        let analysis = blazes::analyze(&topology);
+        report("  analyze", t);
+        stop_after("analyze");
+        let t = start();
+        let plan = blazes::plan(&topology, &analysis, options.plan);
+        report("  plan", t);
+        (analysis, plan)
+    } else {
+        let t = start();
+        let both = blazes::analyze_and_plan(&topology, options.plan);
+        report("  analyze and plan", t);
+        both
+    };
     stop_after("plan");
     let t = start();
     let findings = blazes::plan::findings::findings(&topology, &analysis, &plan, &options.findings);

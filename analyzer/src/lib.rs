@@ -37,7 +37,7 @@ mod topogen;
 pub use analysis::{Analysis, analyze};
 pub use blazes_annotations as annotations;
 pub use model::Topology;
-pub use plan::{Plan, plan};
+pub use plan::{Plan, analyze_and_plan, plan};
 pub use report::{Diagnostic, Severity};
 
 /// Options for a whole check.
@@ -77,8 +77,7 @@ pub fn check(topology: &Topology) -> Report {
 
 /// Analyzes and plans a loaded topology with the given options.
 pub fn check_with(topology: Topology, options: &CheckOptions) -> Report {
-    let analysis = analyze(&topology);
-    let plan = plan(&topology, &analysis, options.plan);
+    let (analysis, plan) = plan::analyze_and_plan(&topology, options.plan);
     let findings = plan::findings::findings(&topology, &analysis, &plan, &options.findings);
     Report {
         topology,

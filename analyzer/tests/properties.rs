@@ -408,6 +408,14 @@ proptest! {
     }
 
     #[test]
+    fn analysis_and_plan_at_once_equal_the_two_in_turn(t in topo(), deterministic in any::<bool>(), chunk in 1usize..8) {
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let yaml = render(&t, &order);
+        let result = std::panic::catch_unwind(|| assert_at_once_equals_in_turn(&yaml, deterministic, chunk));
+        prop_assert!(result.is_ok(), "chunk {}\n{}", chunk, yaml);
+    }
+
+    #[test]
     fn seal_suggestions_match_a_step_by_step_walk(t in topo(), deterministic in any::<bool>()) {
         let (_, r) = planned(&t, deterministic);
         assert_seals_match_reference(&r);
@@ -720,6 +728,50 @@ fn assert_plan_matches_fresh_analysis(yaml: &str, deterministic: bool) {
     }
     let events = |a: &blazes::analysis::Analysis| a.events().cloned().collect::<Vec<_>>();
     assert_eq!(events(after), events(&fresh));
+}
+
+/// [`blazes::analyze_and_plan`], the plan's sweep following the analysis on another thread as
+/// it hands on its solution every `chunk` ports, gives the analysis and the plan that
+/// [`blazes::analyze`] and then [`blazes::plan`] give.
+fn assert_at_once_equals_in_turn(yaml: &str, deterministic: bool, chunk: usize) {
+    use blazes::analysis::Analysis;
+    let topology = blazes::load::load_str("random.yaml", yaml).unwrap();
+    let options = blazes::plan::Options { deterministic };
+    let (a, plan) = blazes::plan::analyze_and_plan_in_chunks(&topology, options, chunk);
+    let a2 = blazes::analyze(&topology);
+    let plan2 = blazes::plan(&topology, &a2, options);
+    let same = |x: &Analysis, y: &Analysis, what: &str| {
+        assert_eq!(x.all_labels(), y.all_labels(), "{what}: labels");
+        assert_eq!(x.fixpoint_events(), y.fixpoint_events(), "{what}: events");
+        assert_eq!(x.loop_events(), y.loop_events(), "{what}: loop events");
+        for (ci, c) in topology.components.iter().enumerate() {
+            assert_eq!(
+                x.ordering(ci),
+                y.ordering(ci),
+                "{what}: ordering of {}",
+                c.name
+            );
+            for oi in 0..c.outputs.len() {
+                let p = Port {
+                    component: ci,
+                    output: oi,
+                };
+                assert_eq!(x.why(p), y.why(p), "{what}: {}", topology.port_name(p));
+            }
+        }
+    };
+    same(&a, &a2, "analysis");
+    same(&plan.after, &plan2.after, "the plan's analysis");
+    assert_eq!(plan.sites, plan2.sites);
+    assert_eq!(plan.problems, plan2.problems);
+}
+
+#[test]
+fn analysis_and_plan_at_once_on_layered_topologies() {
+    // Many SCCs, loops among them, handed on in chunks of every size from one port up.
+    for (n, chunk) in [(300, 1), (1_000, 7), (5_000, 100), (5_000, 4096)] {
+        assert_at_once_equals_in_turn(&topogen::generate(n), n % 2 == 0, chunk);
+    }
 }
 
 #[test]

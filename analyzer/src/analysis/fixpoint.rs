@@ -173,6 +173,11 @@ impl std::ops::Deref for Tables {
 }
 
 impl Tables {
+    /// The part fixed by the topology, shared.
+    pub fn fixed(&self) -> Arc<Fixed> {
+        Arc::clone(&self.fixed)
+    }
+
     /// The remedy applied to a component, if any.
     pub fn ordering(&self, c: usize) -> Option<Ordering> {
         self.overrides[self.sccs.slot(c)]
@@ -760,10 +765,104 @@ pub struct State {
 
 /// The least fixpoint of a whole topology.
 pub fn solve(solver: &mut Solver<'_>) -> State {
+    solve_streaming(solver, Stream::Off)
+}
+
+/// [`solve`], related to another sweep as `stream` says.
+fn solve_streaming(solver: &mut Solver<'_>, stream: Stream<'_>) -> State {
     let mut state = State::bottom(solver.ports());
     let mut dirty = vec![true; solver.topology.components.len()];
-    run(solver, &mut state, &mut dirty, None);
+    run(solver, &mut state, &mut dirty, None, stream);
     state
+}
+
+/// What a solve hands on as it goes ([`solve_publishing`]), for a planning sweep that follows it
+/// ([`plan_following`]).
+#[derive(Debug)]
+pub enum Progress {
+    /// The SCCs before `sccs` are solved: the labels and reasons of their ports from `first_port`
+    /// on (those of the SCCs solved since the last chunk), and the slots of their components
+    /// that originate an anomaly.
+    Solved {
+        /// The SCCs solved so far.
+        sccs: usize,
+        /// The first port of `labels`.
+        first_port: usize,
+        /// Labels of the ports solved since the last chunk.
+        labels: Vec<Lbl>,
+        /// Their reasons.
+        whys: Vec<Why>,
+        /// Slots of the components among them that originate an anomaly.
+        origins: Vec<u32>,
+    },
+    /// The solve is over: its events, as [`State::events`] and [`State::loop_events`] hold them.
+    Done {
+        /// What each component observed.
+        events: Vec<Event>,
+        /// The anomalies loops originate that their fixpoint does not show.
+        loop_events: Vec<Event>,
+    },
+}
+
+/// Ports solved between two chunks of [`Progress`]: enough for a chunk to cost little to send,
+/// few enough for the sweep that follows to start soon.
+pub const CHUNK_PORTS: usize = 4096;
+
+/// [`solve`], telling `publish` the solution as it grows, a chunk at least every `chunk` ports
+/// (and at the end), then the events.
+pub fn solve_publishing(
+    solver: &mut Solver<'_>,
+    chunk: usize,
+    publish: &mut dyn FnMut(Progress),
+) -> State {
+    let state = solve_streaming(
+        solver,
+        Stream::Publish {
+            chunk: chunk.max(1),
+            publish,
+        },
+    );
+    publish(Progress::Done {
+        events: state.events.clone(),
+        loop_events: state.loop_events.clone(),
+    });
+    state
+}
+
+/// [`plan`] of the solve that `next` follows ([`solve_publishing`] on another thread): each SCC
+/// is planned once the solve has handed it on. Returns the plan's state and the origins.
+pub fn plan_following(
+    solver: &mut Solver<'_>,
+    strategy: &dyn Fn(usize) -> Ordering,
+    found: &mut Found<'_>,
+    next: &mut dyn FnMut() -> Option<Progress>,
+) -> (State, Vec<(usize, usize)>) {
+    let mut state = State::bottom(solver.ports());
+    // The SCCs with an origin are marked as the solve hands them on.
+    let mut dirty = vec![false; solver.topology.components.len()];
+    let origins = sweep(
+        solver,
+        &mut state,
+        &mut dirty,
+        strategy,
+        found,
+        Stream::Follow(next),
+    );
+    (state, origins)
+}
+
+/// How a sweep ([`run`]) relates to another one on another thread.
+enum Stream<'s> {
+    /// It does not.
+    Off,
+    /// It hands its solution on as it goes, a chunk at least every `chunk` ports.
+    Publish {
+        chunk: usize,
+        publish: &'s mut dyn FnMut(Progress),
+    },
+    /// It starts from the solution another sweep hands on: each SCC once that sweep has
+    /// solved it, planned if it has an origin there.
+    Follow(&'s mut dyn FnMut() -> Option<Progress>),
 }
 
 /// The coordination plan (SPEC §6), worked out on a solved `state` in one sweep in topological
@@ -789,13 +888,25 @@ pub fn plan(
             dirty[solver.tables.sccs.slot(component)] = true;
         }
     }
+    sweep(solver, state, &mut dirty, strategy, found, Stream::Off)
+}
+
+/// The planning sweep of [`plan`] from the SCCs marked in `dirty`, giving the origins.
+fn sweep(
+    solver: &mut Solver<'_>,
+    state: &mut State,
+    dirty: &mut [bool],
+    strategy: &dyn Fn(usize) -> Ordering,
+    found: &mut Found<'_>,
+    stream: Stream<'_>,
+) -> Vec<(usize, usize)> {
     let mut origins = Vec::new();
     let plan = Plan {
         strategy,
         origins: &mut origins,
         found,
     };
-    run(solver, state, &mut dirty, Some(plan));
+    run(solver, state, dirty, Some(plan), stream);
     origins.sort_unstable();
     origins.dedup();
     origins
@@ -874,8 +985,17 @@ impl State {
 /// inputs, marking the consumers of every label that changes, in one sweep in topological
 /// order. Each SCC solved gets fresh events; the others keep theirs. With `plan`, an SCC whose
 /// members originate an anomaly orders them and is solved again (see [`plan`]).
-fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool], mut plan: Option<Plan<'_>>) {
+fn run(
+    solver: &mut Solver<'_>,
+    state: &mut State,
+    dirty: &mut [bool],
+    mut plan: Option<Plan<'_>>,
+    mut stream: Stream<'_>,
+) {
     let topo = solver.topology;
+    // With a stream: the SCCs handed on (or received) so far, and where the events of the
+    // SCCs solved since start.
+    let (mut streamed, mut events_from) = (0, (0, 0));
     let mut touched = vec![false; topo.components.len()];
     let mut fresh = Vec::new();
     let mut fresh_loop = Vec::new();
@@ -893,7 +1013,70 @@ fn run(solver: &mut Solver<'_>, state: &mut State, dirty: &mut [bool], mut plan:
     let mut old = Vec::new();
     // The outputs of a loop's members evaluated at its clean fixpoint, by port.
     let mut outputs = Vec::new();
-    for s in 0..solver.tables.sccs.len() {
+    let sccs = solver.tables.sccs.len();
+    for s in 0..=sccs {
+        match &mut stream {
+            Stream::Off => {}
+            Stream::Publish { chunk, publish } => {
+                let first_port = solver.tables.base[solver.tables.sccs.first(streamed)];
+                let end_port = solver.tables.base[solver.tables.sccs.first(s)];
+                if end_port - first_port >= *chunk || (s == sccs && s > streamed) {
+                    let origins = fresh[events_from.0..]
+                        .iter()
+                        .chain(&fresh_loop[events_from.1..])
+                        .filter_map(|e| new_origin(solver, e))
+                        .map(|(c, _)| small(solver.tables.sccs.slot(c)))
+                        .collect();
+                    publish(Progress::Solved {
+                        sccs: s,
+                        first_port,
+                        labels: state.labels[first_port..end_port].to_vec(),
+                        whys: state.whys[first_port..end_port].to_vec(),
+                        origins,
+                    });
+                    (streamed, events_from) = (s, (fresh.len(), fresh_loop.len()));
+                }
+            }
+            Stream::Follow(next) if s < sccs => {
+                while streamed <= s {
+                    let Some(Progress::Solved {
+                        sccs: solved,
+                        first_port,
+                        labels,
+                        whys,
+                        origins,
+                    }) = next()
+                    else {
+                        // The solve stopped (by panicking, which its join passes on).
+                        return;
+                    };
+                    let ports = first_port..first_port + labels.len();
+                    state.labels[ports.clone()].copy_from_slice(&labels);
+                    state.whys[ports].copy_from_slice(&whys);
+                    for slot in origins {
+                        dirty[slot as usize] = true;
+                    }
+                    streamed = solved;
+                }
+            }
+            // Every SCC was handed on; the events come last.
+            Stream::Follow(next) => loop {
+                match next() {
+                    Some(Progress::Done {
+                        events,
+                        loop_events,
+                    }) => {
+                        (state.events, state.loop_events) = (events, loop_events);
+                        break;
+                    }
+                    Some(Progress::Solved { .. }) => {}
+                    None => return,
+                }
+            },
+        }
+        if s == sccs {
+            break;
+        }
         let members = solver.tables.sccs.members(s);
         if !dirty[members.clone()].contains(&true) {
             continue;
@@ -1292,6 +1475,11 @@ impl Sccs {
     /// Number of SCCs.
     fn len(&self) -> usize {
         self.start.len() - 1
+    }
+
+    /// The first slot of SCC `s`; the number of slots for `s` = [`Sccs::len`].
+    fn first(&self, s: usize) -> usize {
+        self.start[s] as usize
     }
 
     /// The slots of SCC `s` (never empty).

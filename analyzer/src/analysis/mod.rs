@@ -38,6 +38,75 @@ pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>
     }
 }
 
+/// [`analyze`] here and, at once on a second thread, the planning sweep of
+/// [`Analysis::coordinated`] on its result: the sweep follows the analysis SCC by SCC as they
+/// are solved (handed on at least every `chunk` ports), so the two overlap. `strategy` orders a
+/// component given whether it acts replicated; `found` is told the origins as
+/// [`Analysis::coordinated`] tells them, and dropped when the sweep ends. Once the sweep is
+/// over, `after_sweep` runs on its thread
+/// with the plan's analysis, the origins and a way to wait for the analysis as written (`None`
+/// only when this thread failed); `after_solve` runs here once the analysis is solved. Returns
+/// the analysis and what the two gave.
+pub fn analyze_coordinated<R: Send, M>(
+    topology: &Topology,
+    chunk: usize,
+    strategy: &(dyn Fn(bool) -> Ordering + Sync),
+    mut found: impl FnMut(&[(usize, usize)]) + Send,
+    after_sweep: impl for<'a> FnOnce(
+        Analysis,
+        Vec<(usize, usize)>,
+        &'a (dyn Fn() -> Option<&'a Analysis> + 'a),
+    ) -> R
+    + Send,
+    after_solve: impl FnOnce(&Analysis) -> M,
+) -> (Analysis, R, M) {
+    let mut solver = Solver::new(topology, None);
+    let tables = solver.tables.clone();
+    let solved = std::sync::OnceLock::new();
+    let (progress, follow) = std::sync::mpsc::channel();
+    let (ready, wait) = std::sync::mpsc::channel::<()>();
+    let (swept, after_solve) = std::thread::scope(|scope| {
+        let solved = &solved;
+        let sweep = scope.spawn(move || {
+            let mut sweeper = Solver::resume(topology, tables);
+            let fixed = sweeper.tables.fixed();
+            let strategy = |c: usize| strategy(fixed.acts_replicated(c));
+            let mut next = || follow.recv().ok();
+            let (state, origins) =
+                fixpoint::plan_following(&mut sweeper, &strategy, &mut found, &mut next);
+            drop(found);
+            let after = Analysis {
+                tables: sweeper.tables,
+                state,
+            };
+            // The analysis is set before `ready` is sent or dropped.
+            after_sweep(after, origins, &|| {
+                let _ = wait.recv();
+                solved.get()
+            })
+        });
+        let state = fixpoint::solve_publishing(&mut solver, chunk, &mut |p| {
+            // The sweep stops early only by panicking, which the join passes on.
+            let _ = progress.send(p);
+        });
+        drop(progress);
+        let analysis = solved.get_or_init(|| Analysis {
+            tables: solver.tables,
+            state,
+        });
+        drop(ready);
+        let after_solve = after_solve(analysis);
+        let swept = sweep
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (swept, after_solve)
+    });
+    let Some(analysis) = solved.into_inner() else {
+        unreachable!("the analysis is set before the scope ends")
+    };
+    (analysis, swept, after_solve)
+}
+
 /// Labels computed by the naive reference iteration, the events of evaluating every
 /// component at its fixpoint, and the anomalies loops originate that the fixpoint does not
 /// show (for tests of the fixpoint), with optional plan remedies as in [`analyze_with`].

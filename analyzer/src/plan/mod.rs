@@ -84,121 +84,262 @@ impl Plan {
     }
 }
 
+impl Options {
+    /// How to order a component, given whether it acts replicated: deterministically when
+    /// asked or when it is not replicated (a single instance orders its input as it comes).
+    pub fn ordering(&self, acts_replicated: bool) -> Ordering {
+        if self.deterministic || !acts_replicated {
+            Ordering::Deterministic
+        } else {
+            Ordering::Dynamic
+        }
+    }
+}
+
 /// Computes the plan for an analysis (as written): SCC by SCC in topological order, every
 /// component that still originates an anomaly once everything upstream of it is coordinated
 /// gets an ordering ([`Analysis::coordinated`]), so an anomaly that an upstream site removes
 /// gets no site of its own; seal barriers are where the plan's analysis consumes seals.
 pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
-    let strategy = |c: usize| {
-        if options.deterministic || !a.acts_replicated(c) {
-            Ordering::Deterministic
-        } else {
-            Ordering::Dynamic
-        }
-    };
     // Seal suggestions read only the analysis as written: each origin's are traced on a second
-    // core as soon as the sweep finds it, while the sweep goes on (that core first lays out
-    // the chains the walks read). The seal barriers and the verification then need the plan's
-    // analysis; after them, this core helps trace what is left.
-    let laid_out = std::sync::OnceLock::new();
-    let chains = || laid_out.get_or_init(|| Chains::new(t, a));
-    let (batches, found) = std::sync::mpsc::channel::<Vec<(usize, usize)>>();
-    let found = std::sync::Mutex::new(found);
-    // The order site of a component with origins, its seal suggestions traced.
-    let order_site = |c: usize, paths: &[(usize, usize)], walk: &mut Walk<'_, '_>| Site {
-        component: c,
-        kind: SiteKind::Order {
-            strategy: strategy(c),
-            paths: paths.iter().map(|&(_, p)| p).collect(),
-            seals: seal_suggestions(t, a, walk, c, paths),
+    // core as soon as the sweep finds it, while the sweep goes on.
+    let (batches, found) = std::sync::mpsc::channel();
+    let tracing = Tracing::new(t, options, found);
+    let tracing = &tracing;
+    let (swept, theirs) = crate::parallel::both(
+        true,
+        move || {
+            let strategy = |c: usize| options.ordering(a.acts_replicated(c));
+            let mut found = Batches::new(batches);
+            let (after, origins) = a.coordinated(t, &strategy, &mut |batch| found.add(batch));
+            drop(found);
+            tracing.after_sweep(after, origins, Some(a))
         },
-    };
-    // Traces batches until the sweep is over and none is left: the order site of each
-    // component with origins, in component order.
-    let trace = || {
-        let mut walk = Walk::new(chains());
+        || tracing.trace(a),
+    );
+    tracing.finish(a, swept, theirs)
+}
+
+/// [`crate::analyze`] and [`plan`] at once: the plan's sweep follows the analysis on a second
+/// core as it is solved (see [`crate::analysis::analyze_coordinated`]), and this core traces the
+/// seal suggestions once the analysis is solved. The same analysis and plan as the two in turn.
+pub fn analyze_and_plan(t: &Topology, options: Options) -> (Analysis, Plan) {
+    analyze_and_plan_in_chunks(t, options, crate::analysis::fixpoint::CHUNK_PORTS)
+}
+
+/// [`analyze_and_plan`], the analysis handing its solution on at least every `chunk` ports (for
+/// tests: small chunks make many hand-overs in small topologies).
+#[doc(hidden)]
+pub fn analyze_and_plan_in_chunks(
+    t: &Topology,
+    options: Options,
+    chunk: usize,
+) -> (Analysis, Plan) {
+    let (batches, found) = std::sync::mpsc::channel();
+    let tracing = Tracing::new(t, options, found);
+    let (a, swept, theirs) = crate::analysis::analyze_coordinated(
+        t,
+        chunk,
+        &|replicated| options.ordering(replicated),
+        {
+            let mut found = Batches::new(batches);
+            move |batch: &[(usize, usize)]| found.add(batch)
+        },
+        |after, origins, analysis| tracing.after_sweep(after, origins, analysis()),
+        |a| tracing.trace(a),
+    );
+    let plan = tracing.finish(&a, swept, theirs);
+    (a, plan)
+}
+
+/// Origins on their way from the planning sweep to tracing: the sweep finds a component's
+/// origins at a time; they go in batches of a few hundred, whose reads tracing overlaps (see
+/// [`warm`]), and so that each batch's sending is paid for by many origins. What is left goes
+/// when the sweep drops it.
+struct Batches {
+    pending: Vec<(usize, usize)>,
+    send: std::sync::mpsc::Sender<Vec<(usize, usize)>>,
+}
+
+impl Batches {
+    fn new(send: std::sync::mpsc::Sender<Vec<(usize, usize)>>) -> Self {
+        Batches {
+            pending: Vec::new(),
+            send,
+        }
+    }
+
+    /// Adds the origins of a component.
+    fn add(&mut self, origins: &[(usize, usize)]) {
+        self.pending.extend_from_slice(origins);
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(2 * BATCH));
+        // Tracing stops only by panicking, which the join passes on.
+        let _ = self.send.send(batch);
+    }
+}
+
+impl Drop for Batches {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            self.flush();
+        }
+    }
+}
+
+/// The tracing of seal suggestions, shared by two cores: each takes batches of origins as the
+/// sweep sends them, and traces their order sites.
+struct Tracing<'t> {
+    t: &'t Topology,
+    options: Options,
+    found: std::sync::Mutex<std::sync::mpsc::Receiver<Vec<(usize, usize)>>>,
+    /// The chains the walks read, laid out by the first core to need them.
+    chains: std::sync::OnceLock<Chains<'t>>,
+}
+
+/// What the core that ran the planning sweep found: the origins, the seal barriers, the
+/// verification's problems, the plan's analysis, and the order sites it traced.
+struct Swept {
+    origins: Origins,
+    barriers: Vec<Site>,
+    problems: Vec<String>,
+    after: Analysis,
+    traced: Vec<Site>,
+}
+
+impl<'t> Tracing<'t> {
+    fn new(
+        t: &'t Topology,
+        options: Options,
+        found: std::sync::mpsc::Receiver<Vec<(usize, usize)>>,
+    ) -> Self {
+        Tracing {
+            t,
+            options,
+            found: std::sync::Mutex::new(found),
+            chains: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn chains(&self, a: &Analysis) -> &Chains<'t> {
+        self.chains.get_or_init(|| Chains::new(self.t, a))
+    }
+
+    /// The order site of a component with origins, its seal suggestions traced.
+    fn order_site(
+        &self,
+        a: &Analysis,
+        c: usize,
+        paths: &[(usize, usize)],
+        walk: &mut Walk<'_, '_>,
+    ) -> Site {
+        Site {
+            component: c,
+            kind: SiteKind::Order {
+                strategy: self.options.ordering(a.acts_replicated(c)),
+                paths: paths.iter().map(|&(_, p)| p).collect(),
+                seals: seal_suggestions(self.t, a, walk, c, paths),
+            },
+        }
+    }
+
+    /// Traces batches until the sweep is over and none is left: the order site of each
+    /// component with origins, in component order.
+    fn trace(&self, a: &Analysis) -> Vec<Site> {
+        let mut walk = Walk::new(self.chains(a));
         let mut traced = Vec::new();
         loop {
             // Only a panic on the other core poisons the lock; the join passes it on.
-            let Ok(Ok(batch)) = found.lock().map(|batches| batches.recv()) else {
+            let Ok(Ok(batch)) = self.found.lock().map(|batches| batches.recv()) else {
                 break;
             };
             let origins = Origins::new(batch);
-            warm(t, a, walk.chains, &origins);
+            warm(self.t, a, walk.chains, &origins);
             for (c, paths) in origins.groups() {
-                traced.push(order_site(c, paths, &mut walk));
+                traced.push(self.order_site(a, c, paths, &mut walk));
             }
         }
         traced.sort_unstable_by_key(|s| s.component);
         traced
-    };
-    let ((origins, barriers, problems, after, mine), theirs) = crate::parallel::both(
-        true,
-        move || {
-            // The sweep finds a component's origins at a time; they go to tracing in batches of
-            // a few hundred, whose reads tracing overlaps (see [`warm`]), and so that
-            // each batch's sending is paid for by many origins.
-            let mut pending = Vec::new();
-            // Tracing stops only by panicking, which the join passes on.
-            let (after, origins) = a.coordinated(t, &strategy, &mut |batch| {
-                pending.extend_from_slice(batch);
-                if pending.len() >= BATCH {
-                    let _ = batches.send(std::mem::replace(
-                        &mut pending,
-                        Vec::with_capacity(2 * BATCH),
-                    ));
-                }
-            });
-            if !pending.is_empty() {
-                let _ = batches.send(pending);
-            }
-            drop(batches);
-            let origins = Origins::new(origins);
-            let barriers = seal_sites(t, &after, |c| origins.contains(c));
-            let problems = verify(t, &after);
-            (origins, barriers, problems, after, trace())
-        },
-        trace,
-    );
-    // A component's origins all come in one batch, so each component with origins has one
-    // site, traced by one of the two cores. Merged, the two lists are the sites of the origins'
-    // groups, in component order.
-    let same = |s: &Site, c: usize, paths: &[(usize, usize)]| {
-        s.component == c
-            && matches!(&s.kind, SiteKind::Order { paths: p, .. }
-                if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
-    };
-    let mut traced = [mine.into_iter().peekable(), theirs.into_iter().peekable()];
-    let mut sites = Vec::with_capacity(origins.groups().count() + barriers.len());
-    let mut walk = None;
-    let mut missed = 0;
-    for (c, paths) in origins.groups() {
-        let mut site = None;
-        for list in &mut traced {
-            while let Some(s) = list.next_if(|s| s.component <= c) {
-                if site.is_none() && same(&s, c, paths) {
-                    site = Some(s);
-                } else {
-                    missed += 1;
-                }
-            }
-        }
-        sites.push(site.unwrap_or_else(|| {
-            missed += 1;
-            order_site(c, paths, walk.get_or_insert_with(|| Walk::new(chains())))
-        }));
     }
-    // The batches hold every origin, in the same groups; tracing here is a fallback that debug
-    // builds rule out.
-    debug_assert!(
-        missed == 0 && traced.iter().all(|list| list.len() == 0),
-        "the batches hold every origin"
-    );
-    sites.extend(barriers);
-    Plan {
-        sites,
-        after,
-        problems,
+
+    /// What the core that ran the sweep does next: the seal barriers and the verification need
+    /// the plan's analysis; after them, it helps trace what is left (given the analysis as
+    /// written, which is `None` only when the other core failed).
+    fn after_sweep(
+        &self,
+        after: Analysis,
+        origins: Vec<(usize, usize)>,
+        a: Option<&Analysis>,
+    ) -> Swept {
+        let origins = Origins::new(origins);
+        let barriers = seal_sites(self.t, &after, |c| origins.contains(c));
+        let problems = verify(self.t, &after);
+        let traced = a.map(|a| self.trace(a)).unwrap_or_default();
+        Swept {
+            origins,
+            barriers,
+            problems,
+            after,
+            traced,
+        }
+    }
+
+    /// The plan, from what the two cores found.
+    fn finish(&self, a: &Analysis, swept: Swept, theirs: Vec<Site>) -> Plan {
+        let Swept {
+            origins,
+            barriers,
+            problems,
+            after,
+            traced: mine,
+        } = swept;
+        // A component's origins all come in one batch, so each component with origins has one
+        // site, traced by one of the two cores. Merged, the two lists are the sites of the
+        // origins' groups, in component order.
+        let same = |s: &Site, c: usize, paths: &[(usize, usize)]| {
+            s.component == c
+                && matches!(&s.kind, SiteKind::Order { paths: p, .. }
+                    if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
+        };
+        let mut traced = [mine.into_iter().peekable(), theirs.into_iter().peekable()];
+        let mut sites = Vec::with_capacity(origins.groups().count() + barriers.len());
+        let mut walk = None;
+        let mut missed = 0;
+        for (c, paths) in origins.groups() {
+            let mut site = None;
+            for list in &mut traced {
+                while let Some(s) = list.next_if(|s| s.component <= c) {
+                    if site.is_none() && same(&s, c, paths) {
+                        site = Some(s);
+                    } else {
+                        missed += 1;
+                    }
+                }
+            }
+            sites.push(site.unwrap_or_else(|| {
+                missed += 1;
+                let walk = walk.get_or_insert_with(|| Walk::new(self.chains(a)));
+                self.order_site(a, c, paths, walk)
+            }));
+        }
+        // The batches hold every origin, in the same groups; tracing here is a fallback that
+        // debug builds rule out.
+        debug_assert!(
+            missed == 0 && traced.iter().all(|list| list.len() == 0),
+            "the batches hold every origin"
+        );
+        sites.extend(barriers);
+        Plan {
+            sites,
+            after,
+            problems,
+        }
     }
 }
 
