@@ -43,10 +43,9 @@ pub fn analyze_with(topology: &Topology, overrides: Option<Vec<Option<Ordering>>
 /// are solved (handed on at least every `chunk` ports), so the two overlap. `strategy` orders a
 /// component given whether it acts replicated; `found` is told the origins as
 /// [`Analysis::coordinated`] tells them, and dropped when the sweep ends. Once the sweep is
-/// over, `after_sweep` runs on its thread
-/// with the plan's analysis, the origins and a way to wait for the analysis as written (`None`
-/// only when this thread failed); `after_solve` runs here once the analysis is solved. Returns
-/// the analysis and what the two gave.
+/// over, `after_sweep` runs on its thread with the plan's analysis, the origins and a way to wait
+/// for the analysis as written (`None` only when this thread failed); `after_solve` runs here
+/// once the analysis is solved. Returns the analysis and what the two gave.
 pub fn analyze_coordinated<R: Send, M>(
     topology: &Topology,
     chunk: usize,
@@ -64,6 +63,7 @@ pub fn analyze_coordinated<R: Send, M>(
     let tables = solver.tables.clone();
     let solved = std::sync::OnceLock::new();
     let (progress, follow) = std::sync::mpsc::channel();
+    // Closed once the analysis is set (or this thread fails): what the sweep's thread waits on.
     let (ready, wait) = std::sync::mpsc::channel::<()>();
     let (swept, after_solve) = std::thread::scope(|scope| {
         let solved = &solved;
@@ -79,7 +79,6 @@ pub fn analyze_coordinated<R: Send, M>(
                 tables: sweeper.tables,
                 state,
             };
-            // The analysis is set before `ready` is sent or dropped.
             after_sweep(after, origins, &|| {
                 let _ = wait.recv();
                 solved.get()

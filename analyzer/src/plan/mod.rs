@@ -86,7 +86,7 @@ impl Plan {
 
 impl Options {
     /// How to order a component, given whether it acts replicated: deterministically when
-    /// asked or when it is not replicated (a single instance orders its input as it comes).
+    /// asked or when it does not act replicated, dynamically otherwise.
     pub fn ordering(&self, acts_replicated: bool) -> Ordering {
         if self.deterministic || !acts_replicated {
             Ordering::Deterministic
