@@ -183,15 +183,18 @@ fn render(c: &mut Criterion, n: usize, yaml: String) {
 /// Loading a crate of `n` modules (`blazes lint CRATE_DIR` before the analysis): reading the
 /// files, scanning them for `#[blazes]` attributes and resolving the topology's `rust:`
 /// references. The crate is written once, to a directory of the system's temporary directory
-/// that is removed afterwards.
+/// that is removed when the group is done.
 fn rust_crate(c: &mut Criterion, n: usize) {
-    let dir = std::env::temp_dir().join(format!("blazes-bench-crate-{n}-{}", std::process::id()));
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("blazes-bench-crate-{n}-"))
+        .tempdir()
+        .unwrap();
     for (path, text) in topogen::rust_crate(n) {
-        let path = dir.join(path);
+        let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    let root = dir.to_str().unwrap();
+    let root = dir.path().to_str().unwrap();
     let mut group = c.benchmark_group("crate");
     sampling(&mut group, n);
     group.bench_function(BenchmarkId::from_parameter(n), |b| {
@@ -201,7 +204,6 @@ fn rust_crate(c: &mut Criterion, n: usize) {
         });
     });
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `criterion_group!` defines a public function; kept in a private module, it needs no docs.

@@ -815,13 +815,7 @@ pub fn solve_publishing(
     chunk: usize,
     publish: &mut dyn FnMut(Progress),
 ) -> State {
-    let state = solve_streaming(
-        solver,
-        Stream::Publish {
-            chunk: chunk.max(1),
-            publish,
-        },
-    );
+    let state = solve_streaming(solver, Stream::publish(chunk, publish));
     publish(Progress::Done {
         events: state.events.clone(),
         loop_events: state.loop_events.clone(),
@@ -846,7 +840,7 @@ pub fn plan_following(
         &mut dirty,
         strategy,
         found,
-        Stream::Follow(next),
+        Stream::Follow { next, received: 0 },
     );
     (state, origins)
 }
@@ -859,10 +853,106 @@ enum Stream<'s> {
     Publish {
         chunk: usize,
         publish: &'s mut dyn FnMut(Progress),
+        /// The SCCs handed on so far.
+        sent: usize,
+        /// Where the events (and the loops' own anomalies) not yet handed on start.
+        events_from: (usize, usize),
     },
     /// It starts from the solution another sweep hands on: each SCC once that sweep has
     /// solved it, planned if it has an origin there.
-    Follow(&'s mut dyn FnMut() -> Option<Progress>),
+    Follow {
+        next: &'s mut dyn FnMut() -> Option<Progress>,
+        /// The SCCs received so far.
+        received: usize,
+    },
+}
+
+impl Stream<'_> {
+    /// A stream that hands the solution on at least every `chunk` ports.
+    fn publish(chunk: usize, publish: &mut dyn FnMut(Progress)) -> Stream<'_> {
+        Stream::Publish {
+            chunk: chunk.max(1),
+            publish,
+            sent: 0,
+            events_from: (0, 0),
+        }
+    }
+
+    /// Before the sweep solves SCC `s` (or, with `s` the number of SCCs, once it has solved them
+    /// all): hands on what is due, or takes in what SCC `s` needs. `fresh` and `fresh_loop` are
+    /// the events and loop anomalies the sweep has found so far. False when the other sweep
+    /// stopped (by panicking, which its join passes on).
+    fn before(
+        &mut self,
+        s: usize,
+        solver: &Solver<'_>,
+        state: &mut State,
+        dirty: &mut [bool],
+        (fresh, fresh_loop): (&[Event], &[Event]),
+    ) -> bool {
+        let sccs = solver.tables.sccs.len();
+        match self {
+            Stream::Off => {}
+            Stream::Publish {
+                chunk,
+                publish,
+                sent,
+                events_from,
+            } => {
+                let first_port = solver.tables.base[solver.tables.sccs.first(*sent)];
+                let end_port = solver.tables.base[solver.tables.sccs.first(s)];
+                if end_port - first_port >= *chunk || (s == sccs && s > *sent) {
+                    let origins = fresh[events_from.0..]
+                        .iter()
+                        .chain(&fresh_loop[events_from.1..])
+                        .filter_map(|e| new_origin(solver, e))
+                        .map(|(c, _)| small(solver.tables.sccs.slot(c)))
+                        .collect();
+                    publish(Progress::Solved {
+                        sccs: s,
+                        first_port,
+                        labels: state.labels[first_port..end_port].to_vec(),
+                        whys: state.whys[first_port..end_port].to_vec(),
+                        origins,
+                    });
+                    (*sent, *events_from) = (s, (fresh.len(), fresh_loop.len()));
+                }
+            }
+            Stream::Follow { next, received } if s < sccs => {
+                while *received <= s {
+                    let Some(Progress::Solved {
+                        sccs: solved,
+                        first_port,
+                        labels,
+                        whys,
+                        origins,
+                    }) = next()
+                    else {
+                        return false;
+                    };
+                    let ports = first_port..first_port + labels.len();
+                    state.labels[ports.clone()].copy_from_slice(&labels);
+                    state.whys[ports].copy_from_slice(&whys);
+                    for slot in origins {
+                        dirty[slot as usize] = true;
+                    }
+                    *received = solved;
+                }
+            }
+            // Every SCC was handed on; the events come last.
+            Stream::Follow { next, .. } => {
+                let Some(Progress::Done {
+                    events,
+                    loop_events,
+                }) = next()
+                else {
+                    return false;
+                };
+                (state.events, state.loop_events) = (events, loop_events);
+            }
+        }
+        true
+    }
 }
 
 /// The coordination plan (SPEC §6), worked out on a solved `state` in one sweep in topological
@@ -993,9 +1083,6 @@ fn run(
     mut stream: Stream<'_>,
 ) {
     let topo = solver.topology;
-    // With a stream: the SCCs handed on (or received) so far, and where the events of the
-    // SCCs solved since start.
-    let (mut streamed, mut events_from) = (0, (0, 0));
     let mut touched = vec![false; topo.components.len()];
     let mut fresh = Vec::new();
     let mut fresh_loop = Vec::new();
@@ -1015,64 +1102,8 @@ fn run(
     let mut outputs = Vec::new();
     let sccs = solver.tables.sccs.len();
     for s in 0..=sccs {
-        match &mut stream {
-            Stream::Off => {}
-            Stream::Publish { chunk, publish } => {
-                let first_port = solver.tables.base[solver.tables.sccs.first(streamed)];
-                let end_port = solver.tables.base[solver.tables.sccs.first(s)];
-                if end_port - first_port >= *chunk || (s == sccs && s > streamed) {
-                    let origins = fresh[events_from.0..]
-                        .iter()
-                        .chain(&fresh_loop[events_from.1..])
-                        .filter_map(|e| new_origin(solver, e))
-                        .map(|(c, _)| small(solver.tables.sccs.slot(c)))
-                        .collect();
-                    publish(Progress::Solved {
-                        sccs: s,
-                        first_port,
-                        labels: state.labels[first_port..end_port].to_vec(),
-                        whys: state.whys[first_port..end_port].to_vec(),
-                        origins,
-                    });
-                    (streamed, events_from) = (s, (fresh.len(), fresh_loop.len()));
-                }
-            }
-            Stream::Follow(next) if s < sccs => {
-                while streamed <= s {
-                    let Some(Progress::Solved {
-                        sccs: solved,
-                        first_port,
-                        labels,
-                        whys,
-                        origins,
-                    }) = next()
-                    else {
-                        // The solve stopped (by panicking, which its join passes on).
-                        return;
-                    };
-                    let ports = first_port..first_port + labels.len();
-                    state.labels[ports.clone()].copy_from_slice(&labels);
-                    state.whys[ports].copy_from_slice(&whys);
-                    for slot in origins {
-                        dirty[slot as usize] = true;
-                    }
-                    streamed = solved;
-                }
-            }
-            // Every SCC was handed on; the events come last.
-            Stream::Follow(next) => loop {
-                match next() {
-                    Some(Progress::Done {
-                        events,
-                        loop_events,
-                    }) => {
-                        (state.events, state.loop_events) = (events, loop_events);
-                        break;
-                    }
-                    Some(Progress::Solved { .. }) => {}
-                    None => return,
-                }
-            },
+        if !stream.before(s, solver, state, dirty, (&fresh, &fresh_loop)) {
+            return;
         }
         if s == sccs {
             break;

@@ -103,14 +103,12 @@ impl Options {
 pub fn plan(t: &Topology, a: &Analysis, options: Options) -> Plan {
     // Seal suggestions read only the analysis as written: each origin's are traced on a second
     // core as soon as the sweep finds it, while the sweep goes on.
-    let (batches, found) = std::sync::mpsc::channel();
-    let tracing = Tracing::new(t, options, found);
+    let (tracing, mut found) = Tracing::new(t, options);
     let tracing = &tracing;
     let (swept, theirs) = crate::parallel::both(
         true,
         move || {
             let strategy = |c: usize| options.ordering(a.acts_replicated(c));
-            let mut found = Batches::new(batches);
             let (after, origins) = a.coordinated(t, &strategy, &mut |batch| found.add(batch));
             drop(found);
             tracing.after_sweep(after, origins, Some(a))
@@ -135,16 +133,12 @@ pub fn analyze_and_plan_in_chunks(
     options: Options,
     chunk: usize,
 ) -> (Analysis, Plan) {
-    let (batches, found) = std::sync::mpsc::channel();
-    let tracing = Tracing::new(t, options, found);
+    let (tracing, mut found) = Tracing::new(t, options);
     let (a, swept, theirs) = crate::analysis::analyze_coordinated(
         t,
         chunk,
         &|replicated| options.ordering(replicated),
-        {
-            let mut found = Batches::new(batches);
-            move |batch: &[(usize, usize)]| found.add(batch)
-        },
+        move |batch: &[(usize, usize)]| found.add(batch),
         |after, origins, analysis| tracing.after_sweep(after, origins, analysis()),
         |a| tracing.trace(a),
     );
@@ -162,13 +156,6 @@ struct Batches {
 }
 
 impl Batches {
-    fn new(send: std::sync::mpsc::Sender<Vec<(usize, usize)>>) -> Self {
-        Batches {
-            pending: Vec::new(),
-            send,
-        }
-    }
-
     /// Adds the origins of a component.
     fn add(&mut self, origins: &[(usize, usize)]) {
         self.pending.extend_from_slice(origins);
@@ -178,7 +165,7 @@ impl Batches {
     }
 
     fn flush(&mut self) {
-        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(2 * BATCH));
+        let batch = std::mem::take(&mut self.pending);
         // Tracing stops only by panicking, which the join passes on.
         let _ = self.send.send(batch);
     }
@@ -213,17 +200,20 @@ struct Swept {
 }
 
 impl<'t> Tracing<'t> {
-    fn new(
-        t: &'t Topology,
-        options: Options,
-        found: std::sync::mpsc::Receiver<Vec<(usize, usize)>>,
-    ) -> Self {
-        Tracing {
+    /// Tracing, and where the planning sweep sends it the origins it finds.
+    fn new(t: &'t Topology, options: Options) -> (Self, Batches) {
+        let (send, found) = std::sync::mpsc::channel();
+        let tracing = Tracing {
             t,
             options,
             found: std::sync::Mutex::new(found),
             chains: std::sync::OnceLock::new(),
-        }
+        };
+        let batches = Batches {
+            pending: Vec::new(),
+            send,
+        };
+        (tracing, batches)
     }
 
     fn chains(&self, a: &Analysis) -> &Chains<'t> {
