@@ -575,6 +575,10 @@ impl<'t> Solver<'t> {
     /// observed. With `clean`, an anomaly the component would originate (rule 1, 1′, 2 or 4)
     /// contributes `Async` instead, unless the plan orders the component: the evaluation of a
     /// loop's clean fixpoint, which records no events.
+    ///
+    /// True when the evaluation observed something, whether or not `events` records it: an
+    /// event, or (with `clean`) an anomaly it replaced. When false, evaluating without `clean`
+    /// gives the same outputs and no event.
     fn evaluate(
         &mut self,
         u: usize,
@@ -582,8 +586,9 @@ impl<'t> Solver<'t> {
         out: &mut Vec<(Lbl, Why)>,
         mut events: Option<&mut Vec<Event>>,
         clean: bool,
-    ) {
+    ) -> bool {
         out.clear();
+        let mut observed = false;
         let topo = self.topology;
         let t = &mut self.tables;
         let c = t.sccs.comp(u);
@@ -622,6 +627,7 @@ impl<'t> Solver<'t> {
                 let (label, step) = match contribution {
                     Contribution::Label(x) => (x, Step::Pass),
                     Contribution::Consumed(key) => {
+                        observed = true;
                         if let Some(ev) = events.as_deref_mut() {
                             ev.push(Event::SealConsumed {
                                 component: c,
@@ -632,9 +638,11 @@ impl<'t> Solver<'t> {
                         (Lbl::Async, Step::SealConsumed)
                     }
                     Contribution::Taint if clean && originates(rule) => {
+                        observed = true;
                         (Lbl::Async, Step::Taint(rule))
                     }
                     Contribution::Taint => {
+                        observed = true;
                         if let Some(ev) = events.as_deref_mut() {
                             ev.push(Event::Anomaly {
                                 component: c,
@@ -646,6 +654,7 @@ impl<'t> Solver<'t> {
                     }
                     Contribution::NDRead(g) => match t.guards(u, g, labels) {
                         Some(guards) => {
+                            observed = true;
                             if let Some(ev) = events.as_deref_mut() {
                                 ev.push(Event::ProtectedRead {
                                     component: c,
@@ -655,8 +664,12 @@ impl<'t> Solver<'t> {
                             }
                             (Lbl::Async, Step::ProtectedRead)
                         }
-                        None if clean => (Lbl::Async, Step::NDRead(rule)),
+                        None if clean => {
+                            observed = true;
+                            (Lbl::Async, Step::NDRead(rule))
+                        }
                         None => {
+                            observed = true;
                             if let Some(ev) = events.as_deref_mut() {
                                 ev.push(Event::Anomaly {
                                     component: c,
@@ -707,6 +720,7 @@ impl<'t> Solver<'t> {
                     && let Some(fields) = &topo.components[c].outputs[oi].fields
                     && !t.interner.carried(k, fields, &topo.implicit)
                 {
+                    observed = true;
                     if let Some(ev) = events.as_deref_mut() {
                         ev.push(Event::Lost {
                             component: c,
@@ -726,6 +740,7 @@ impl<'t> Solver<'t> {
             }
             out.push((best, why));
         }
+        observed
     }
 }
 
@@ -1142,7 +1157,8 @@ fn run(
             } else {
                 // A loop, solved in three steps. First its clean fixpoint, where every
                 // anomaly a member would originate contributes `Async`: it lies below the least
-                // fixpoint. Then every member is evaluated once at the clean fixpoint as written:
+                // fixpoint. Then every member is evaluated once at the clean fixpoint as written
+                // (in effect: only those whose clean evaluation observed something can differ):
                 // the anomalies originated there are the loop's own, whatever order it is solved
                 // in, and the outputs, applied together, start the rise to the least fixpoint.
                 state.labels[ports.clone()].fill(Lbl::Bot);
@@ -1157,13 +1173,18 @@ fn run(
                     buf: &mut buf,
                 };
                 lp.queue_all();
-                lp.rise(solver, state, None);
+                lp.rise(solver, state, &mut eventful, None);
+                // Each member's last evaluation saw its inputs at the clean fixpoint (it is
+                // queued again whenever one rises), so only the members that observed something
+                // there can differ as written; the others would raise nothing and observe nothing.
+                again.clear();
+                again.extend(members.clone().filter(|&u| eventful[u]));
                 outputs.clear();
-                for u in members.clone() {
-                    let next = |k: usize| Some(u + k).filter(|v| members.contains(v));
+                for (i, &u) in again.iter().enumerate() {
+                    let next = |k: usize| again.get(i + k).copied();
                     warm(&solver.tables, state, [next(1), next(2), next(3)]);
-                    solver.evaluate(u, &state.labels, lp.buf, Some(&mut seen_events), false);
-                    eventful[u] = !seen_events.is_empty();
+                    eventful[u] =
+                        solver.evaluate(u, &state.labels, lp.buf, Some(&mut seen_events), false);
                     anomalies.extend(
                         seen_events
                             .drain(..)
@@ -1179,14 +1200,15 @@ fn run(
                     anomalies.clear();
                     continue;
                 }
-                for u in members.clone() {
-                    let at = solver.tables.base[u] - first_port;
+                let mut at = 0;
+                for &u in &again {
                     let count = solver.tables.base[u + 1] - solver.tables.base[u];
                     if raise(&solver.tables, state, u, &outputs[at..at + count]) {
                         lp.queue_consumers(&solver.tables, u);
                     }
+                    at += count;
                 }
-                lp.rise(solver, state, Some((&mut eventful[..], &mut seen_events)));
+                lp.rise(solver, state, &mut eventful, Some(&mut seen_events));
                 // A member is queued again whenever one of its inputs rises, so its last evaluation
                 // saw the final inputs and observed its final events: only the members whose last
                 // evaluation saw any are evaluated again, in slot order, to record them.
@@ -1269,25 +1291,24 @@ impl Loop<'_> {
     }
 
     /// Evaluates queued members until no label rises, queueing the consumers of each member
-    /// whose label rose. Without `events` the evaluations are clean; with them they are as
-    /// written, and record by slot whether each member's last evaluation observed any events.
+    /// whose label rose, and records in `observed` (by slot) whether each member's last
+    /// evaluation observed something (see [`Solver::evaluate`]). Without `seen` the evaluations
+    /// are clean; with it they are as written (and `seen` is scratch room for their events).
     fn rise(
         &mut self,
         solver: &mut Solver<'_>,
         state: &mut State,
-        mut events: Option<(&mut [bool], &mut Vec<Event>)>,
+        observed: &mut [bool],
+        mut seen: Option<&mut Vec<Event>>,
     ) {
         while let Some(u) = self.queue.pop_front() {
             let next = |i: usize| self.queue.get(i).copied();
             warm(&solver.tables, state, [next(0), next(1), next(2)]);
             self.queued[u] = false;
-            match events.as_mut() {
-                Some((eventful, seen)) => {
-                    solver.evaluate(u, &state.labels, self.buf, Some(&mut **seen), false);
-                    eventful[u] = !seen.is_empty();
-                    seen.clear();
-                }
-                None => solver.evaluate(u, &state.labels, self.buf, None, true),
+            let clean = seen.is_none();
+            observed[u] = solver.evaluate(u, &state.labels, self.buf, seen.as_deref_mut(), clean);
+            if let Some(seen) = seen.as_deref_mut() {
+                seen.clear();
             }
             if raise(&solver.tables, state, u, self.buf) {
                 self.queue_consumers(&solver.tables, u);
