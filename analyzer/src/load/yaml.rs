@@ -372,11 +372,17 @@ impl Registry {
         }
     }
 
-    /// The table of every name registered, given the place of each entry's component.
-    fn into_table(self, places: &[Place]) -> NameTable<Place> {
+    /// The table of every name registered, given the place of each entry's component and the
+    /// name-order number of each built one's file position: a built component's place is then
+    /// its name-order number.
+    fn into_table(self, places: &[Place], rank: &[usize]) -> NameTable<Place> {
         let mut table = self.table;
         for p in table.values_mut() {
             *p = places[p.at as usize];
+            if p.built() {
+                // Numbers are bounded by the file size limit.
+                p.at = rank[p.at as usize] as u32;
+            }
         }
         table
     }
@@ -496,6 +502,41 @@ struct Index<'n, 't> {
     names: &'n Names<'t>,
     /// File position of each name-order number.
     order: &'n [usize],
+}
+
+/// The name order of components given in file order: the file position of each name-order
+/// number (`order`), and the name-order number of each file position (`rank`).
+fn name_order(built: &[Component]) -> (Vec<usize>, Vec<usize>) {
+    let name_of = |i: usize| built[i].name.as_str();
+    let by_name = |a: &(u64, usize), b: &(u64, usize)| {
+        a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1)))
+    };
+    let sorted = |range: std::ops::Range<usize>| {
+        let mut keyed: Vec<(u64, usize)> = range.map(|i| (name_prefix(name_of(i)), i)).collect();
+        keyed.sort_unstable_by(by_name);
+        keyed
+    };
+    let n = built.len();
+    let (front, back) =
+        crate::parallel::both(n >= PARALLEL_FROM, || sorted(0..n / 2), || sorted(n / 2..n));
+    let mut order = Vec::with_capacity(n);
+    let (mut front, mut back) = (front.iter().peekable(), back.iter().peekable());
+    while let (Some(a), Some(b)) = (front.peek(), back.peek()) {
+        // Names are distinct, so the two halves never tie.
+        if by_name(a, b).is_lt() {
+            order.push(a.1);
+            front.next();
+        } else {
+            order.push(b.1);
+            back.next();
+        }
+    }
+    order.extend(front.chain(back).map(|&(_, i)| i));
+    let mut rank = vec![0; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    (order, rank)
 }
 
 /// The first eight bytes of a name, zero-padded, as a number that sorts the way the bytes do
@@ -904,29 +945,16 @@ impl Ctx {
         // Components are numbered in name order; `order` lists them by file position, `rank`
         // gives each file position its number. The names are distinct: most comparisons are
         // settled by the first eight bytes, kept next to the index so that sorting a million
-        // names does not chase a million pointers.
-        let name_of = |i: usize| built[i].name.as_str();
-        let mut keyed: Vec<(u64, usize)> = (0..built.len())
-            .map(|i| (name_prefix(name_of(i)), i))
-            .collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name_of(a.1).cmp(name_of(b.1))));
-        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-        let mut rank = vec![0; order.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i] = r;
-        }
+        // names does not chase a million pointers. A large topology's two halves are sorted
+        // on two cores, then merged.
+        let (order, rank) = name_order(&built);
         // From here the name table gives each name its component's place, and a built one's
         // place is its name-order number.
-        let mut names = Names {
-            table: registry.into_table(&places),
+        let names = Names {
+            table: registry.into_table(&places, &rank),
             invalid,
         };
         drop(places);
-        for place in names.table.values_mut() {
-            if place.built() {
-                place.at = rank[place.at as usize] as u32;
-            }
-        }
         let index = Index {
             names: &names,
             order: &order,
