@@ -2308,6 +2308,49 @@ mod tests {
     }
 
     #[test]
+    fn names_sorted_in_two_halves_come_out_in_name_order() {
+        use std::fmt::Write as _;
+        // More components than [`PARALLEL_FROM`], written in an order unrelated to their
+        // names, all sharing their first eight bytes (so that every comparison reads the
+        // names): each reads the one written before it.
+        let n = PARALLEL_FROM + 500;
+        let name = |i: usize| format!("stage_no_{}", (i * 7919) % n);
+        let mut text = format!("components:\n  {}: {{}}\n", name(0));
+        for i in 1..n {
+            let _ = writeln!(
+                text,
+                "  {}: {{ inputs: [{}], label: CR }}",
+                name(i),
+                name(i - 1)
+            );
+        }
+        let topology = load_str("t.yaml", &text).unwrap();
+        let names: Vec<&str> = topology
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        let mut expected: Vec<String> = (0..n).map(name).collect();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+        let position: std::collections::HashMap<String, usize> =
+            (0..n).map(|i| (name(i), i)).collect();
+        for c in &topology.components {
+            let i = position[c.name.as_str()];
+            let froms: Vec<&str> = c
+                .inputs
+                .iter()
+                .map(|input| topology.components[input.from.component].name.as_str())
+                .collect();
+            if i == 0 {
+                assert!(froms.is_empty());
+            } else {
+                assert_eq!(froms, [name(i - 1)], "{}", c.name);
+            }
+        }
+    }
+
+    #[test]
     fn references_unresolved_on_either_thread_are_reported_at_their_component() {
         let n = PARALLEL_FROM / 2 + 500;
         let errors = load_str("t.yaml", &many_references(n, &[n - 3, 7])).unwrap_err();
