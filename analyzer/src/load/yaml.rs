@@ -566,13 +566,15 @@ enum Unresolved<'r> {
 const PARALLEL_FROM: usize = 1 << 16;
 
 /// Resolves every reference in `refs`, in order: their ports (a placeholder for each that did
-/// not resolve), and those that did not, by position. A reference is a random lookup in a table
-/// of every name and then in its component, so a large topology's are split over two cores.
+/// not resolve), as those before `split` and those from it on, and those that did not, by
+/// position. A reference is a random lookup in a table of every name and then in its
+/// component, so a large topology's are resolved on two cores, split at `split`.
 fn resolve_all<'r>(
     refs: &'r Refs,
     built: &'r [Component],
     index: &Index<'_, '_>,
-) -> (Vec<Port>, Vec<(usize, Unresolved<'r>)>) {
+    split: usize,
+) -> ([Vec<Port>; 2], Vec<(usize, Unresolved<'r>)>) {
     let range = |r: std::ops::Range<usize>| {
         let mut ports = Vec::with_capacity(r.len());
         let mut misses = Vec::new();
@@ -598,14 +600,10 @@ fn resolve_all<'r>(
         (ports, misses)
     };
     let n = refs.len();
-    if n < PARALLEL_FROM {
-        return range(0..n);
-    }
-    let ((mut ports, mut misses), (more, more_misses)) =
-        crate::parallel::both(true, || range(0..n / 2), || range(n / 2..n));
-    ports.extend(more);
+    let ((front, mut misses), (back, more_misses)) =
+        crate::parallel::both(n >= PARALLEL_FROM, || range(0..split), || range(split..n));
     misses.extend(more_misses);
-    (ports, misses)
+    ([front, back], misses)
 }
 
 /// A reference `component` or `component.output` as its component and output names.
@@ -962,7 +960,12 @@ impl Ctx {
 
         // References resolve once every component's outputs are known; those that do not are
         // reported in file order.
-        let (resolved, misses) = resolve_all(&refs, &built, &index);
+        // A large topology's components are split in two halves at a component, each half done
+        // on its own core: the references resolved, then the inputs connected and grouped.
+        let (parallel, half) = (built.len() >= PARALLEL_FROM, built.len() / 2);
+        let refs_before_half: usize = built[..half].iter().map(|c| c.inputs.len()).sum();
+        let ([resolved_front, resolved_back], misses) =
+            resolve_all(&refs, &built, &index, refs_before_half);
         let complete = misses.is_empty();
         if !complete {
             // The consumer of each reference, by position.
@@ -1004,10 +1007,7 @@ impl Ctx {
             ports += outputs;
         }
         let ports = ports as usize;
-        let (parallel, half) = (built.len() >= PARALLEL_FROM, built.len() / 2);
-        let refs_before_half: usize = built[..half].iter().map(|c| c.inputs.len()).sum();
         let (front, back) = built.split_at_mut(half);
-        let (resolved_front, resolved_back) = resolved.split_at(refs_before_half);
         // Connects a half's inputs; gives the port of each input and the count of each port.
         let connect = |components: &mut [Component], resolved: &[Port]| {
             let mut of_input = Vec::with_capacity(resolved.len());
@@ -1025,10 +1025,10 @@ impl Ctx {
         };
         let ((front_ports, mut front_at), (back_ports, mut back_at)) = crate::parallel::both(
             parallel,
-            || connect(front, resolved_front),
-            || connect(back, resolved_back),
+            || connect(front, &resolved_front),
+            || connect(back, &resolved_back),
         );
-        drop(resolved);
+        drop((resolved_front, resolved_back));
         // `start[p]` is where port `p`'s pairs begin; the counts become each half's cursors.
         let mut start = Vec::with_capacity(ports + 1);
         let mut total = 0u32;
