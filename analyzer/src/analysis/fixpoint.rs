@@ -1444,10 +1444,21 @@ impl Sccs {
         let mut calls: Vec<(u32, u32)> = Vec::new();
         // Vertices in the order their depth-first search finishes.
         let mut finished: Vec<u32> = Vec::with_capacity(n);
+        // Each edge reads its head's state, a random place in a table larger than the caches,
+        // and the search waits for it before going on; entering a head then reads where its
+        // edges start. Reading both for all of a vertex's heads when the search enters it lets
+        // those waits overlap (only caches change): Tarjan's search at 1M went from about
+        // 135 ms to 110 ms, less than the tables built meanwhile on the other core take.
+        let touch = |state: &[[u32; 2]], v: usize| {
+            for &w in &adj[off[v] as usize..off[v + 1] as usize] {
+                std::hint::black_box((state[w as usize][0], off[w as usize]));
+            }
+        };
         for root in 0..n {
             if state[root][0] != UNSEEN {
                 continue;
             }
+            touch(&state, root);
             state[root] = [next, next];
             next += 1;
             stack.push(small(root));
@@ -1460,6 +1471,7 @@ impl Sccs {
                     let w = adj[e as usize] as usize;
                     let [index, _] = state[w];
                     if index == UNSEEN {
+                        touch(&state, w);
                         state[w] = [next, next];
                         next += 1;
                         stack.push(small(w));
