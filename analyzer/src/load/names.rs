@@ -43,8 +43,9 @@ pub(super) struct Vacancy {
     hash: u32,
 }
 
-/// A name as the table compares it.
-struct Key<'n> {
+/// A name as the table compares it: worked out once per name, and where it suits the caller
+/// (the loader's parsing thread makes those of the names it hands to the building thread).
+pub(super) struct Key<'n> {
     name: &'n str,
     head: [u64; 2],
     len: u32,
@@ -52,7 +53,8 @@ struct Key<'n> {
 }
 
 impl<'n> Key<'n> {
-    fn new(name: &'n str) -> Self {
+    /// The key of `name`.
+    pub(super) fn new(name: &'n str) -> Self {
         let bytes = name.as_bytes();
         let mut head = [0u8; HEAD];
         let n = bytes.len().min(HEAD);
@@ -71,6 +73,11 @@ impl<'n> Key<'n> {
             len: u32::try_from(bytes.len()).unwrap_or(u32::MAX - 1) + 1,
             hash,
         }
+    }
+
+    /// The name.
+    pub(super) fn name(&self) -> &'n str {
+        self.name
     }
 
     /// Whether `slot` holds this name; `full` gives the full name of a value, read only for
@@ -108,14 +115,23 @@ impl<V: Copy + Default> NameTable<V> {
     /// each lookup waits for memory; reading the slots in one short loop, after the names are
     /// hashed, lets those waits overlap. Only caches change.
     pub(super) fn warm<'n>(&self, names: impl Iterator<Item = &'n str>) {
+        self.warm_hashes(names.map(|name| Key::new(name).hash));
+    }
+
+    /// [`Self::warm`], given the names' keys.
+    pub(super) fn warm_keys<'k, 'n: 'k>(&self, keys: impl Iterator<Item = &'k Key<'n>>) {
+        self.warm_hashes(keys.map(|key| key.hash));
+    }
+
+    fn warm_hashes(&self, hashes: impl Iterator<Item = u32>) {
         const BATCH: usize = 32;
         let mask = self.slots.len() - 1;
         let mut at = [0usize; BATCH];
-        let mut names = names.peekable();
-        while names.peek().is_some() {
+        let mut hashes = hashes.peekable();
+        while hashes.peek().is_some() {
             let mut k = 0;
-            for (slot, name) in at.iter_mut().zip(names.by_ref()) {
-                *slot = Key::new(name).hash as usize & mask;
+            for (slot, hash) in at.iter_mut().zip(hashes.by_ref()) {
+                *slot = hash as usize & mask;
                 k += 1;
             }
             let mut seen = 0u32;
@@ -155,25 +171,24 @@ impl<V: Copy + Default> NameTable<V> {
         value: V,
         full: impl Fn(&V) -> &'f str,
     ) -> Result<(), V> {
-        let vacancy = self.vacancy(name, full)?;
+        let vacancy = self.vacancy(&Key::new(name), full)?;
         self.fill(vacancy, value);
         Ok(())
     }
 
-    /// The slot `name` would take, or its value when the table has it. `full` gives the full
-    /// name a value stands for; it is called only for names longer than 16 bytes, to tell apart
-    /// names that agree on everything the table keeps. The slot is filled with [`Self::fill`],
+    /// The slot the name of `key` would take, or its value when the table has it. `full` gives
+    /// the full name a value stands for; it is called only for names longer than 16 bytes, to
+    /// tell apart names that agree on everything the table keeps. The slot is filled with [`Self::fill`],
     /// with no other change to the table between the two.
     pub(super) fn vacancy<'f>(
         &mut self,
-        name: &str,
+        key: &Key<'_>,
         full: impl Fn(&V) -> &'f str,
     ) -> Result<Vacancy, V> {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        let key = Key::new(name);
-        let i = self.find(&key, full);
+        let i = self.find(key, full);
         if self.slots[i].len != 0 {
             return Err(self.slots[i].value);
         }

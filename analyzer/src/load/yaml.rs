@@ -106,9 +106,9 @@ fn load_streamed(
     // second thread, in the same order, so the two overlap. The first batch carries the root
     // entries before `components` (for `implicit` and `fds`).
     // Component names are registered on the builder's thread, a batch at a time before the
-    // batch is built: the parser's thread is the busier one (it parses, and frees what was
-    // built), and a large file's parsing is what the load waits for.
-    type Entry<'t> = (Node<'t>, Node<'t>, Registered);
+    // batch is built, from the keys the parser's thread works out for them: the two threads
+    // are then about as busy.
+    type Entry<'t> = (Node<'t>, Node<'t>, Prepared<'t>);
     type Batch<'t> = (Option<Vec<(Node<'t>, Node<'t>)>>, Vec<Entry<'t>>);
     const BATCH: usize = 1024;
     let len = text.len();
@@ -123,8 +123,9 @@ fn load_streamed(
             let mut ctx = Ctx::new(source, rust);
             let mut building = None;
             let mut registry = Registry::new(len);
-            for (prefix, mut entries) in rx {
-                registry.register_all(&mut entries);
+            let mut registered = Vec::with_capacity(BATCH);
+            for (prefix, entries) in rx {
+                registry.register_all(&entries, &mut registered);
                 let building = building.get_or_insert_with(|| {
                     let prefix = prefix.unwrap_or_default();
                     let top = Entries(
@@ -135,8 +136,8 @@ fn load_streamed(
                     );
                     ctx.building(&top)
                 });
-                for (k, v, registered) in &entries {
-                    ctx.add_component(building, k, v, *registered);
+                for ((k, v, _), &registered) in entries.iter().zip(&registered) {
+                    ctx.add_component(building, k, v, registered);
                 }
                 // The parser may be done: then the batch is freed here.
                 let _ = back.send(entries);
@@ -166,7 +167,8 @@ fn load_streamed(
         }
         let parsed = super::fast::parse_streaming(text, "components", &mut |prefix, k, v| {
             // Registered a batch at a time, by the builder.
-            pending.push((k, v, Registered::Invalid));
+            let prepared = Prepared::of(&k);
+            pending.push((k, v, prepared));
             if pending.len() == BATCH {
                 send(&tx, &returned, first.then_some(prefix), &mut pending);
                 first = false;
@@ -339,9 +341,14 @@ impl Registry {
         let Some(name) = scalar_text(k).filter(|n| is_component_name(n)) else {
             return Registered::Invalid;
         };
+        self.register_name(&names::Key::new(&name), &name)
+    }
+
+    /// Registers a valid component name, given its key.
+    fn register_name(&mut self, key: &names::Key<'_>, name: &str) -> Registered {
         let long = &self.long;
         let full = |p: &Place| long.get(&p.at).map_or("", |n| n.as_ref());
-        match self.table.vacancy(&name, full) {
+        match self.table.vacancy(key, full) {
             Err(first) => Registered::Duplicate(first.at),
             Ok(vacancy) => {
                 let entry = self.entries;
@@ -361,15 +368,29 @@ impl Registry {
         }
     }
 
-    /// Registers the keys of a batch of entries, in order. The table is far larger than the
-    /// caches in a large file, so the slots of the whole batch are read first, together: each
-    /// registration then finds its slot cached instead of waiting for memory on its own.
-    fn register_all(&mut self, entries: &mut [(Node<'_>, Node<'_>, Registered)]) {
-        self.table
-            .warm(entries.iter().filter_map(|(k, _, _)| k.as_str()));
-        for (k, _, registered) in entries {
-            *registered = self.register(k);
-        }
+    /// Registers the keys of a batch of entries, in order, into `registered`. The table is far
+    /// larger than the caches in a large file, so the slots of the whole batch are read first,
+    /// together: each registration then finds its slot cached instead of waiting for memory on
+    /// its own.
+    fn register_all(
+        &mut self,
+        entries: &[(Node<'_>, Node<'_>, Prepared<'_>)],
+        registered: &mut Vec<Registered>,
+    ) {
+        self.table.warm_keys(
+            entries
+                .iter()
+                .filter_map(|(_, _, prepared)| match prepared {
+                    Prepared::Name(key) => Some(key),
+                    Prepared::Invalid | Prepared::Other => None,
+                }),
+        );
+        registered.clear();
+        registered.extend(entries.iter().map(|(k, _, prepared)| match prepared {
+            Prepared::Name(key) => self.register_name(key, key.name()),
+            Prepared::Invalid => Registered::Invalid,
+            Prepared::Other => self.register(k),
+        }));
     }
 
     /// The table of every name registered, given the place of each entry's component and the
@@ -385,6 +406,29 @@ impl Registry {
             }
         }
         table
+    }
+}
+
+/// What the parser's thread works out about the key of an entry of `components` before the
+/// builder's thread registers it.
+enum Prepared<'t> {
+    /// A valid component name, written as it is read: its key in the name table.
+    Name(names::Key<'t>),
+    /// Not a valid component name.
+    Invalid,
+    /// Any other key (a non-string or an escaped one): registered from its node.
+    Other,
+}
+
+impl<'t> Prepared<'t> {
+    fn of(k: &Node<'t>) -> Self {
+        match &k.value {
+            Value::Str(Cow::Borrowed(name)) if is_component_name(name) => {
+                Prepared::Name(names::Key::new(name))
+            }
+            Value::Str(Cow::Borrowed(_)) => Prepared::Invalid,
+            _ => Prepared::Other,
+        }
     }
 }
 
@@ -2305,6 +2349,47 @@ mod tests {
         assert!(from_outputs.is_sorted());
         assert_eq!(from_outputs.len(), 2 * (n - 1));
         assert_eq!(from_outputs, from_inputs);
+    }
+
+    #[test]
+    fn names_written_plain_quoted_or_escaped_register_alike() {
+        // The parser's thread prepares the keys of names read as written (plain or quoted);
+        // boolean and escaped keys are registered from their nodes, and an invalid name is not
+        // registered at all. The file is in the fast subset, so it is loaded as parsed.
+        let text = "components:\n  ab: {}\n  \"ab\": {}\n  true: {}\n  'true': {}\n  \
+                    my.op: {}\n  \"a\\tb\": {}\n  cd: { inputs: [ab, \"true\"], label: CR }\n";
+        assert!(crate::load::fast::parse(text).is_some());
+        let streamed = load_str("t.yaml", text).unwrap_err();
+        let two_step = load_str_two_step("t.yaml", text).unwrap_err();
+        let messages = |errors: &[Diagnostic]| -> Vec<(String, usize)> {
+            errors
+                .iter()
+                .map(|d| {
+                    let at = d.primary.as_ref().map_or(0, |m| m.span.offset());
+                    (d.message.clone(), at)
+                })
+                .collect()
+        };
+        assert_eq!(messages(&streamed), messages(&two_step));
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(
+            messages(&streamed),
+            [
+                ("component `ab` is defined twice".to_string(), at("\"ab")),
+                (
+                    "component `true` is defined twice".to_string(),
+                    at("'true'")
+                ),
+                (
+                    "`my.op` is not a valid component name".to_string(),
+                    at("my.op")
+                ),
+                (
+                    "`a\tb` is not a valid component name".to_string(),
+                    at("\"a\\")
+                ),
+            ]
+        );
     }
 
     #[test]
