@@ -435,7 +435,8 @@ fn seal_sites(t: &Topology, a: &Analysis, ordered: impl Fn(usize) -> bool) -> Ve
 struct Chains<'t> {
     /// Per port, what a step reads, in one place.
     links: Vec<Link>,
-    /// Declared field lists, which [`Link::fields`] points into.
+    /// The distinct declared field lists (the loader shares equal ones), which [`Link::fields`]
+    /// points into: few enough to stay cached while walks read them.
     fields: Vec<&'t [String]>,
 }
 
@@ -467,12 +468,15 @@ impl<'t> Chains<'t> {
             })
             .collect();
         let mut fields = Vec::new();
+        let mut numbers: rustc_hash::FxHashMap<*const String, u32> = Default::default();
         for (component, c) in t.components.iter().enumerate() {
             for (output, o) in c.outputs.iter().enumerate() {
                 if let Some(declared) = o.fields.as_deref() {
                     let port = a.port_index(Port { component, output });
-                    links[port].fields = u32::try_from(fields.len()).unwrap_or(u32::MAX);
-                    fields.push(declared);
+                    links[port].fields = *numbers.entry(declared.as_ptr()).or_insert_with(|| {
+                        fields.push(declared);
+                        u32::try_from(fields.len() - 1).unwrap_or(u32::MAX)
+                    });
                 }
             }
         }
