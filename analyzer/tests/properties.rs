@@ -455,6 +455,48 @@ proptest! {
     }
 
     #[test]
+    fn unverified_outputs_are_those_no_dynamic_ordering_reaches(t in topo(), picks in proptest::collection::vec(any::<usize>(), 0..4)) {
+        // Random components get a dynamic ordering; the outputs the verification rejects are
+        // `Inst` and `Diverge`, and `Run` where no dynamic ordering is at or upstream, found
+        // here by a search along the consumers from each ordered component.
+        let order: Vec<usize> = (0..t.comps.len()).collect();
+        let r = check(&render(&t, &order));
+        let topology = &r.topology;
+        let n = topology.components.len();
+        let mut overrides = vec![None; n];
+        for &p in &picks {
+            overrides[p % n] = Some(blazes::analysis::Ordering::Dynamic);
+        }
+        let dynamic: Vec<usize> = (0..n).filter(|&c| overrides[c].is_some()).collect();
+        let a = blazes::analysis::analyze_with(topology, Some(overrides));
+        let mut reached = vec![false; n];
+        let mut stack = dynamic;
+        while let Some(c) = stack.pop() {
+            if std::mem::replace(&mut reached[c], true) {
+                continue;
+            }
+            for o in topology.components[c].outputs.iter() {
+                stack.extend(o.consumers().map(|(consumer, _)| consumer));
+            }
+        }
+        let mut expected = Vec::new();
+        for (component, c) in topology.components.iter().enumerate() {
+            for output in 0..c.outputs.len() {
+                let port = Port { component, output };
+                let bad = match a.label(port) {
+                    Label::Inst | Label::Diverge => true,
+                    Label::Run => !reached[component],
+                    _ => false,
+                };
+                if bad {
+                    expected.push(port);
+                }
+            }
+        }
+        prop_assert_eq!(a.unverified(), expected);
+    }
+
+    #[test]
     fn incremental_replanning_equals_a_fresh_analysis(t in topo(), deterministic in any::<bool>()) {
         let order: Vec<usize> = (0..t.comps.len()).collect();
         let yaml = render(&t, &order);

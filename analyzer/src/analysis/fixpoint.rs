@@ -337,19 +337,22 @@ impl Fixed {
     /// ordering is at or upstream of (see [`crate::analysis::Analysis::unverified`]).
     fn unverified(&self, labels: &[Lbl], overrides: &[Option<Ordering>]) -> Vec<Port> {
         let n = self.flags.len();
-        // The slots a dynamic ordering reaches: they may stay `Run`.
-        let mut may_run = vec![false; n];
-        let mut stack: Vec<u32> = (0..n)
-            .filter(|&u| overrides[u] == Some(Ordering::Dynamic))
-            .map(small)
+        // The slots a dynamic ordering reaches: they may stay `Run`. Found in one pass over the
+        // SCCs in topological order, front to back: every member of an SCC reaches every
+        // other, so once one member is reached, the consumers of all of them are (a loop's
+        // members among them).
+        let mut may_run: Vec<bool> = overrides
+            .iter()
+            .map(|&o| o == Some(Ordering::Dynamic))
             .collect();
-        for &u in &stack {
-            may_run[u as usize] = true;
-        }
-        while let Some(u) = stack.pop() {
-            for &v in self.consumers_of(u as usize) {
-                if !std::mem::replace(&mut may_run[v as usize], true) {
-                    stack.push(v);
+        for s in 0..self.sccs.len() {
+            let members = self.sccs.members(s);
+            if !may_run[members.clone()].contains(&true) {
+                continue;
+            }
+            for u in members {
+                for &v in self.consumers_of(u) {
+                    may_run[v as usize] = true;
                 }
             }
         }

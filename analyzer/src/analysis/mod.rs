@@ -586,4 +586,41 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn run_anywhere_downstream_of_a_dynamic_ordering_in_a_loop_is_accepted() {
+        // `a` and `b` form a loop that `src` feeds unordered into `a`'s order-sensitive path,
+        // so every stream from `a` on is `Run`; `d` reads `a` and `c` reads `b`. With `b`
+        // ordered dynamically, every one of them is downstream of that ordering (`d` by way of
+        // `a`), so none is rejected; without it, all are.
+        let t = crate::load::load_str(
+            "t.yaml",
+            "components:\n  src: {}\n  \
+             a: { inputs: { i: src, j: b }, label: OW(x) }\n  \
+             b: { inputs: { i: a }, label: CR }\n  \
+             c: { inputs: { i: b }, label: CR }\n  \
+             d: { inputs: { i: a }, label: CR }\n",
+        )
+        .unwrap();
+        let c = |name: &str| t.components.iter().position(|c| c.name == name).unwrap();
+        let names = |ports: Vec<crate::model::Port>| -> Vec<String> {
+            ports.into_iter().map(|p| t.port_name(p)).collect()
+        };
+        let plain = super::analyze(&t);
+        assert_eq!(
+            names(plain.unverified()),
+            ["a.out", "b.out", "c.out", "d.out"]
+        );
+        let mut overrides = vec![None; t.components.len()];
+        overrides[c("b")] = Some(super::Ordering::Dynamic);
+        let ordered = super::analyze_with(&t, Some(overrides));
+        for name in ["a", "b", "c", "d"] {
+            let label = ordered.label(crate::model::Port {
+                component: c(name),
+                output: 0,
+            });
+            assert_eq!(label, blazes_annotations::Label::Run, "{name}");
+        }
+        assert_eq!(names(ordered.unverified()), Vec::<String>::new());
+    }
 }
