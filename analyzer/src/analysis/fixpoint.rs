@@ -1106,9 +1106,11 @@ fn run(
     let mut fresh_loop = Vec::new();
     let mut buf = Vec::new();
     let mut seen_events = Vec::new();
-    // By slot: whether the component's last evaluation while iterating its loop saw events.
+    // By slot: whether the component's last evaluation while iterating its loop observed
+    // something (see `Solver::evaluate`).
     let mut eventful = vec![false; topo.components.len()];
-    // The members of the loop being solved to evaluate again for their events.
+    // The members of the loop being solved to evaluate again: as written at its clean fixpoint,
+    // then at its least fixpoint for their events.
     let mut again = Vec::new();
     let mut anomalies = rustc_hash::FxHashSet::default();
     // By slot.
@@ -1116,7 +1118,8 @@ fn run(
     let mut queue = std::collections::VecDeque::new();
     // The labels of the SCC being solved before it is.
     let mut old = Vec::new();
-    // The outputs of a loop's members evaluated at its clean fixpoint, by port.
+    // The outputs of those members evaluated as written at a loop's clean fixpoint, in the order
+    // of `again`.
     let mut outputs = Vec::new();
     let sccs = solver.tables.sccs.len();
     for s in 0..=sccs {
