@@ -486,3 +486,31 @@ fn verification_rejects_inst_diverge_and_run_no_dynamic_order_reaches() {
     // One at commit covers commit only: count, upstream of it, is still rejected.
     assert_eq!(unverified(&wc, &with(commit)), ["count.out"]);
 }
+
+#[test]
+fn seal_suggestions_name_outputs_past_the_sixty_five_thousandth() {
+    // Walks name the output they stop at from what they read on the way, which keeps output
+    // indices below 65535; a suggestion at a higher index must name the right output too.
+    let outputs: Vec<String> = (0..70_000).map(|i| format!("o{i}: {{}}")).collect();
+    let yaml = format!(
+        "components:\n  wide: {{ outputs: {{ {} }} }}\n  \
+         near: {{ inputs: [wide.o7], label: OW(k) }}\n  \
+         far: {{ inputs: [wide.o69999], label: OW(k) }}\n",
+        outputs.join(", ")
+    );
+    let r = blazes::check_str("wide.yaml", &yaml, &CheckOptions::default()).unwrap();
+    let suggested = |c: &str| {
+        let c = r.topology.component_index(c).unwrap();
+        let site = r.plan.sites.iter().find(|s| s.component == c).unwrap();
+        let SiteKind::Order { seals, .. } = &site.kind else {
+            panic!("{c} is not an order site")
+        };
+        assert_eq!(seals.len(), 1);
+        assert_eq!(seals[0].fields, ["k"]);
+        seals[0].port
+    };
+    let far = suggested("far");
+    assert!(far.output >= usize::from(u16::MAX), "{far:?}");
+    assert_eq!(r.topology.port_name(far), "wide.o69999");
+    assert_eq!(r.topology.port_name(suggested("near")), "wide.o7");
+}

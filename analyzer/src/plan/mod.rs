@@ -249,9 +249,14 @@ impl<'t> Tracing<'t> {
                 break;
             };
             let origins = Origins::new(batch);
-            warm(self.t, a, walk.chains, &origins);
-            for (c, paths) in origins.groups() {
-                traced.push(self.order_site(a, c, paths, &mut walk));
+            // Warmed and traced a few components at a time, so that their reads are still
+            // cached when they are traced.
+            let groups: Vec<(usize, &[(usize, usize)])> = origins.groups().collect();
+            for chunk in groups.chunks(WARM_CHUNK) {
+                warm(self.t, a, walk.chains, chunk);
+                for &(c, paths) in chunk {
+                    traced.push(self.order_site(a, c, paths, &mut walk));
+                }
             }
         }
         traced.sort_unstable_by_key(|s| s.component);
@@ -335,6 +340,10 @@ impl<'t> Tracing<'t> {
 
 /// Steps of the walks [`warm`] takes ahead.
 const WARM_STEPS: usize = 4;
+
+/// Components whose reads [`warm`] takes together: few enough that what it reads is still
+/// cached, and its pages still mapped in the TLB, when they are traced.
+const WARM_CHUNK: usize = 64;
 
 /// Origins the planning sweep hands to tracing at a time, at least.
 const BATCH: usize = 256;
@@ -450,6 +459,9 @@ struct Link {
     component: u32,
     /// Its declared fields, as an index into [`Chains::fields`] (`u32::MAX`: none declared).
     fields: u32,
+    /// Its output's index in its component (`u16::MAX`: too large to keep here), so that a
+    /// walk's last port is named without reading the analysis' port tables.
+    output: u16,
     /// Whether its component is in a loop, where a walk can come back to it.
     looping: bool,
 }
@@ -460,11 +472,15 @@ impl<'t> Chains<'t> {
             .pass_sources()
             .into_iter()
             .enumerate()
-            .map(|(port, pass)| Link {
-                next: pass,
-                component: u32::try_from(a.port_component(port)).unwrap_or(u32::MAX),
-                fields: u32::MAX,
-                looping: false,
+            .map(|(port, pass)| {
+                let Port { component, output } = a.port_at(port);
+                Link {
+                    next: pass,
+                    component: u32::try_from(component).unwrap_or(u32::MAX),
+                    fields: u32::MAX,
+                    output: u16::try_from(output).unwrap_or(u16::MAX),
+                    looping: false,
+                }
             })
             .collect();
         let mut fields = Vec::new();
@@ -497,6 +513,18 @@ impl<'t> Chains<'t> {
             }
         }
         Chains { links, fields }
+    }
+
+    /// The port with index `port`, from its link.
+    fn port(&self, a: &Analysis, port: usize) -> Port {
+        let link = self.links[port];
+        if link.output == u16::MAX || link.component == u32::MAX {
+            return a.port_at(port);
+        }
+        Port {
+            component: link.component as usize,
+            output: usize::from(link.output),
+        }
     }
 
     /// The first port at or above `port` where a walk can stop or narrow.
@@ -625,7 +653,7 @@ fn seal_suggestions(
                 port = next;
             }
             // When the fields ran out, the walk stopped where the last one was dropped.
-            let port = a.port_at(port);
+            let port = walk.chains.port(a, port);
             let new = match &mut suggested {
                 Some(ports) => ports.insert(port),
                 None => !out.iter().any(|s| s.port == port),
@@ -644,15 +672,19 @@ fn seal_suggestions(
     out
 }
 
-/// Reads what tracing the seal suggestions of `origins` starts with, one step at a time for all
-/// of them: their components, the paths and inputs of those, the ports and labels the inputs
-/// read, and the first links of the walks from there. In a large topology each read is a cache
+/// Reads what tracing the seal suggestions of `origins` (components and their origin paths)
+/// starts with, one step at a time for all of them: whether their components act replicated,
+/// their paths and inputs, the ports and labels the inputs read, and the first links of the
+/// walks from there. In a large topology each read is a cache
 /// miss, and tracing one origin waits for its misses one after another; here the misses of a
 /// step are independent of one another and overlap, and tracing then finds them cached.
-fn warm(t: &Topology, a: &Analysis, chains: &Chains<'_>, origins: &Origins) {
+fn warm(t: &Topology, a: &Analysis, chains: &Chains<'_>, origins: &[(usize, &[(usize, usize)])]) {
     let mut sum = 0usize;
     let mut read = |x: usize| sum = sum.wrapping_add(x);
-    let components = || origins.groups().map(|(c, _)| &t.components[c]);
+    let components = || origins.iter().map(|&(c, _)| &t.components[c]);
+    for &(c, _) in origins {
+        read(usize::from(a.acts_replicated(c)));
+    }
     for comp in components() {
         read(comp.paths.len() ^ comp.inputs.len());
     }
