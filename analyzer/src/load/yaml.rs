@@ -1020,6 +1020,21 @@ impl Ctx {
         // settled by the first eight bytes, kept next to the index so that sorting a million
         // names does not chase a million pointers. A large topology's two halves are sorted
         // on two cores, then merged.
+        // The components are put in name order at the end, in a vector as large as `built`
+        // whose memory is new: a large topology's is written (and so mapped) on another
+        // thread meanwhile, which has a core to itself in the steps below that use one.
+        let room = (built.len() >= PARALLEL_FROM)
+            .then(|| {
+                let n = built.len();
+                std::thread::Builder::new()
+                    .spawn(move || {
+                        let mut room: Vec<Component> = Vec::with_capacity(n);
+                        room.resize_with(n, Component::default);
+                        room
+                    })
+                    .ok()
+            })
+            .flatten();
         let (order, rank) = name_order(&built);
         // From here the name table gives each name its component's place, and a built one's
         // place is its name-order number.
@@ -1164,10 +1179,19 @@ impl Ctx {
         // Put the components in name order: a gather, whose reads do not wait for one another
         // (following the permutation's cycles in place made each move wait for the one before).
         drop(rank);
-        let mut components = Vec::with_capacity(built.len());
-        for &i in &order {
-            components.push(std::mem::take(&mut built[i]));
-        }
+        // The room is only missing when the thread could not be started (or failed).
+        let components = match room.and_then(|room| room.join().ok()) {
+            Some(mut room) => {
+                for (slot, &i) in room.iter_mut().zip(&order) {
+                    std::mem::swap(slot, &mut built[i]);
+                }
+                room
+            }
+            None => order
+                .iter()
+                .map(|&i| std::mem::take(&mut built[i]))
+                .collect(),
+        };
         drop((built, order));
 
         Some(Topology {
