@@ -66,7 +66,9 @@ pub struct SourceFile {
     pub name: String,
     /// The whole text (for a bundle, every file, separated by a newline).
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Byte offsets of the starts of lines: made when a line is first asked for (a large file
+    /// that loads cleanly is never asked, and its millions of lines would be found for nothing).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
     /// The files of a bundle: name and byte range in `text`. Empty for a single file.
     parts: Vec<(String, std::ops::Range<usize>)>,
     /// [`SourceFile::display_text`], made when first asked for when it differs from `text`.
@@ -92,7 +94,7 @@ impl SourceFile {
         let text = text.into();
         Arc::new(SourceFile {
             name: name.into(),
-            line_starts: line_starts(&text),
+            line_starts: std::sync::OnceLock::new(),
             text,
             parts: Vec::new(),
             display: std::sync::OnceLock::new(),
@@ -115,7 +117,7 @@ impl SourceFile {
         }
         Arc::new(SourceFile {
             name: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
-            line_starts: line_starts(&text),
+            line_starts: std::sync::OnceLock::new(),
             text,
             parts,
             display: std::sync::OnceLock::new(),
@@ -162,9 +164,9 @@ impl SourceFile {
         let first = self.line_of(file.start);
         let top = self.line_of(range.start).saturating_sub(before).max(first);
         let bottom = self.line_of(range.end.min(file.end)).saturating_add(after);
-        let start = self.line_starts[top].max(file.start);
+        let start = self.line_starts()[top].max(file.start);
         let end = self
-            .line_starts
+            .line_starts()
             .get(bottom.saturating_add(1))
             .map_or(file.end, |&s| s.min(file.end));
         (start..end.max(start), top - first)
@@ -190,9 +192,14 @@ impl SourceFile {
             .unwrap_or(&self.text)
     }
 
+    /// The starts of the lines of `text`.
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| line_starts(&self.text))
+    }
+
     /// The zero-based line (counted from the start of `text`) that a byte offset falls in.
     fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&s| s <= offset).max(1) - 1
+        self.line_starts().partition_point(|&s| s <= offset).max(1) - 1
     }
 
     /// The characters of `text` before a byte offset, counted from the nearest block start.
@@ -216,7 +223,7 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_of(offset);
-        let start = self.line_starts[line];
+        let start = self.line_starts()[line];
         let column = if !self.text.is_char_boundary(offset) {
             offset - start
         } else if offset - start <= 2 * COLUMN_BLOCK {
