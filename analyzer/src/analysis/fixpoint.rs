@@ -202,15 +202,17 @@ struct ByComponent {
     path_start: Vec<u32>,
     paths: Vec<FlatPath>,
     flags: Vec<u8>,
-    consumer_start: Vec<u32>,
-    consumers: Vec<u32>,
 }
 
 impl ByComponent {
     /// Puts the tables in the slot order of `shape`: a gather of each table, with port and
     /// consumer references renumbered.
     fn into_slots(self, shape: Shape) -> Fixed {
-        let Shape { sccs, cyclic } = shape;
+        let Shape {
+            sccs,
+            cyclic,
+            consumers: component_consumers,
+        } = shape;
         let n = sccs.comp.len();
         let outputs = |c: usize| self.base[c]..self.base[c + 1];
         // Ports and paths: the ports are numbered slot by slot, and each path's source follows.
@@ -253,16 +255,16 @@ impl ByComponent {
             let mut declared = Vec::with_capacity(ports);
             let mut flags = Vec::with_capacity(n);
             let mut consumer_start = Vec::with_capacity(n + 1);
-            let mut consumers = Vec::with_capacity(self.consumers.len());
+            let mut consumers = Vec::with_capacity(component_consumers.list.len());
             for &c in &sccs.comp {
                 let c = c as usize;
                 owner.extend(std::iter::repeat_n(small(c), outputs(c).len()));
                 declared.extend_from_slice(&self.declared[outputs(c)]);
                 flags.push(self.flags[c]);
                 consumer_start.push(small(consumers.len()));
-                let own = self.consumer_start[c] as usize..self.consumer_start[c + 1] as usize;
                 consumers.extend(
-                    self.consumers[own]
+                    component_consumers
+                        .of(c)
                         .iter()
                         .map(|&consumer| sccs.slot[consumer as usize]),
                 );
@@ -419,14 +421,55 @@ const PARALLEL_FROM: usize = 4096;
 struct Shape {
     sccs: Sccs,
     cyclic: Vec<bool>,
+    /// The consumers of each component, which the search reads and the tables keep.
+    consumers: Consumers,
+}
+
+/// The consumers of each component, as components (in compressed form: those of `c` are
+/// `list[start[c]..start[c + 1]]`), in component and input order, a component's outputs' lists
+/// merged.
+struct Consumers {
+    start: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Consumers {
+    /// The consumers of all outputs of each component, from the outputs' consumer lists (which
+    /// the loader sorts), reading the components front to back.
+    fn new(topo: &Topology) -> Self {
+        let mut start = Vec::with_capacity(topo.components.len() + 1);
+        let mut list: Vec<u32> = Vec::new();
+        start.push(0u32);
+        for c in &topo.components {
+            let first = list.len();
+            for o in &c.outputs {
+                list.extend(o.fed.iter().map(|&(consumer, _)| consumer));
+            }
+            if c.outputs.len() > 1 {
+                list[first..].sort_unstable();
+            }
+            start.push(small(list.len()));
+        }
+        Consumers { start, list }
+    }
+
+    /// The consumers of component `c`.
+    fn of(&self, c: usize) -> &[u32] {
+        &self.list[self.start[c] as usize..self.start[c + 1] as usize]
+    }
 }
 
 impl Shape {
     fn new(topology: &Topology) -> Self {
         // Strongly connected components (iterative, so deep chains cannot overflow the stack),
         // in topological order so each is solved after everything feeding it.
-        let (sccs, cyclic) = Sccs::new(topology);
-        Shape { sccs, cyclic }
+        let consumers = Consumers::new(topology);
+        let (sccs, cyclic) = Sccs::new(&consumers);
+        Shape {
+            sccs,
+            cyclic,
+            consumers,
+        }
     }
 }
 
@@ -475,12 +518,11 @@ impl<'t> Solver<'t> {
         // (each input is one consumer of an output): the one pass below that reads their
         // outputs, paths and inputs then fills the tables in place.
         let mut base = Vec::with_capacity(n + 1);
-        let (mut port_count, mut path_count, mut consumer_count) = (0, 0, 0);
+        let (mut port_count, mut path_count) = (0, 0);
         for c in &topology.components {
             base.push(port_count);
             port_count += c.outputs.len();
             path_count += c.paths.len();
-            consumer_count += c.inputs.len();
         }
         base.push(port_count);
         let mut declared = Vec::with_capacity(port_count);
@@ -494,8 +536,6 @@ impl<'t> Solver<'t> {
         let mut path_start = Vec::with_capacity(n + 1);
         let mut paths = Vec::with_capacity(path_count);
         let mut flags = Vec::with_capacity(n);
-        let mut consumer_start = Vec::with_capacity(n + 1);
-        let mut consumers = Vec::with_capacity(consumer_count);
         for c in &topology.components {
             for o in &c.outputs {
                 declared.push(o.seal.as_deref().map(|(k, _)| interner.key(k)));
@@ -525,13 +565,8 @@ impl<'t> Solver<'t> {
                         0
                     },
             );
-            consumer_start.push(small(consumers.len()));
-            for o in &c.outputs {
-                consumers.extend(o.fed.iter().map(|&(consumer, _)| consumer));
-            }
         }
         path_start.push(small(paths.len()));
-        consumer_start.push(small(consumers.len()));
         let gates: Vec<Option<SetId>> = written
             .iter()
             .map(|a| a.gate().and_then(|g| interner.gate(g)))
@@ -545,8 +580,6 @@ impl<'t> Solver<'t> {
             path_start,
             paths,
             flags,
-            consumer_start,
-            consumers,
         };
         let fixed = by_component.into_slots(shape());
         let overrides = match overrides {
@@ -1414,27 +1447,11 @@ impl Sccs {
     /// It completes an SCC only after every SCC its members feed, so numbering SCCs backwards
     /// from the last completed gives a topological order directly. Also says, by SCC, which are
     /// loops (several members, or one that feeds itself).
-    fn new(topo: &Topology) -> (Self, Vec<bool>) {
+    fn new(consumers: &Consumers) -> (Self, Vec<bool>) {
         const UNSEEN: u32 = u32::MAX;
         const DONE: u32 = 1 << 31;
-        let n = topo.components.len();
-        // Consumers of each component, in compressed form: those of `v` are
-        // `adj[off[v]..off[v + 1]]`, in component and input order. They are copied from the
-        // outputs' consumer lists (which the loader sorts), reading the components front to
-        // back; a component with several outputs has its lists merged.
-        let mut off = Vec::with_capacity(n + 1);
-        let mut adj: Vec<u32> = Vec::new();
-        off.push(0u32);
-        for c in &topo.components {
-            let start = adj.len();
-            for o in &c.outputs {
-                adj.extend(o.fed.iter().map(|&(consumer, _)| consumer));
-            }
-            if c.outputs.len() > 1 {
-                adj[start..].sort_unstable();
-            }
-            off.push(small(adj.len()));
-        }
+        let n = consumers.start.len() - 1;
+        let (off, adj) = (&consumers.start, &consumers.list);
         // Whether each vertex feeds itself, found while its edges are read in order.
         let self_loop = |v: usize| adj[off[v] as usize..off[v + 1] as usize].contains(&small(v));
         // By completion number: whether the SCC is a loop.
@@ -1510,7 +1527,6 @@ impl Sccs {
                 }
             }
         }
-        drop((adj, off));
         // Number SCCs in reverse completion order, and give components their slots: grouped by
         // SCC, in reverse finishing order within each. That order is topological once the edges
         // that close loops are left out, so a loop's worklist mostly evaluates a member after
