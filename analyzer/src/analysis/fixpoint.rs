@@ -188,9 +188,11 @@ impl Tables {
         self.paths[self.path_start[self.sccs.slot(c)] as usize + path].gate
     }
 
-    /// The index of the port feeding path `path` of component `c`.
-    pub fn path_source_index(&self, c: usize, path: usize) -> usize {
-        self.paths[self.path_start[self.sccs.slot(c)] as usize + path].from as usize
+    /// The index of the port that port `port`'s label was passed on from unchanged, given why
+    /// it has its label: the port feeding the deciding path, when the step was rule p.
+    pub fn passed_from(&self, port: usize, why: Why) -> Option<usize> {
+        let u = self.sccs.slot(self.port_component(port));
+        self.source_of(self.path_start[u] as usize, why)
     }
 }
 
@@ -315,6 +317,36 @@ impl Fixed {
         Port {
             component,
             output: index - self.port_base[component] as usize,
+        }
+    }
+
+    /// Every port in index order, as its component and output, with the index of the port its
+    /// label was passed on from, if it was, given the reasons of an analysis' labels (by port
+    /// index). Read slot by slot, in the order the tables are laid out, with no lookup per port.
+    pub fn pass_sources<'a>(
+        &'a self,
+        whys: &'a [Why],
+    ) -> impl Iterator<Item = (Port, Option<usize>)> + 'a {
+        self.sccs.comp.iter().enumerate().flat_map(move |(u, &c)| {
+            let first_path = self.path_start[u] as usize;
+            (self.base[u]..self.base[u + 1])
+                .enumerate()
+                .map(move |(output, port)| {
+                    let component = c as usize;
+                    let pass = self.source_of(first_path, whys[port]);
+                    (Port { component, output }, pass)
+                })
+        })
+    }
+
+    /// [`Tables::passed_from`] for a port of the slot whose first path is `first_path`.
+    fn source_of(&self, first_path: usize, why: Why) -> Option<usize> {
+        match why {
+            Why {
+                step: Step::Pass,
+                path: Some(path),
+            } => Some(self.paths[first_path + path as usize].from as usize),
+            _ => None,
         }
     }
 

@@ -210,35 +210,22 @@ impl Analysis {
     /// Where an output's label was passed on from unchanged (rule p): the output feeding its
     /// deciding path; `None` when some other step decided it.
     pub fn passed_from(&self, p: Port) -> Option<Port> {
-        self.passed_from_index(self.port_index(p))
+        let port = self.port_index(p);
+        self.tables
+            .passed_from(port, self.state.whys[port])
             .map(|i| self.tables.port_at(i))
     }
 
-    /// [`Analysis::passed_from`] by port index.
-    fn passed_from_index(&self, port: usize) -> Option<usize> {
-        match self.state.whys[port] {
-            Why {
-                step: Step::Pass,
-                path: Some(path),
-            } => {
-                let c = self.tables.port_component(port);
-                Some(self.tables.path_source_index(c, path as usize))
-            }
-            _ => None,
-        }
+    /// [`Analysis::passed_from`] of every port at once, in port index order: each port, and the
+    /// index of the port its label was passed on from, if it was. For walks along many chains,
+    /// which then read one small array.
+    pub fn pass_sources(&self) -> impl Iterator<Item = (Port, Option<usize>)> + '_ {
+        self.tables.pass_sources(&self.state.whys)
     }
 
-    /// [`Analysis::passed_from`] of every port at once, by port index: the index of the port
-    /// its label was passed on from, or `u32::MAX`. For walks along many chains, which then
-    /// read one small array.
-    pub fn pass_sources(&self) -> Vec<u32> {
-        (0..self.state.whys.len())
-            .map(|i| {
-                self.passed_from_index(i)
-                    .and_then(|source| u32::try_from(source).ok())
-                    .unwrap_or(u32::MAX)
-            })
-            .collect()
+    /// The number of ports (outputs) in the topology.
+    pub fn ports(&self) -> usize {
+        self.state.whys.len()
     }
 
     /// The component of the port with index `index` (see [`Analysis::port_index`]).

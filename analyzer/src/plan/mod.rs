@@ -470,21 +470,17 @@ struct Link {
 
 impl<'t> Chains<'t> {
     fn new(t: &'t Topology, a: &Analysis) -> Self {
-        let mut links: Vec<Link> = a
-            .pass_sources()
-            .into_iter()
-            .enumerate()
-            .map(|(port, pass)| {
-                let Port { component, output } = a.port_at(port);
-                Link {
-                    next: pass,
+        let mut links: Vec<Link> = Vec::with_capacity(a.ports());
+        links.extend(
+            a.pass_sources()
+                .map(|(Port { component, output }, pass)| Link {
+                    next: pass.and_then(|p| u32::try_from(p).ok()).unwrap_or(u32::MAX),
                     component: u32::try_from(component).unwrap_or(u32::MAX),
                     fields: u32::MAX,
                     output: u16::try_from(output).unwrap_or(u16::MAX),
                     looping: false,
-                }
-            })
-            .collect();
+                }),
+        );
         let mut fields = Vec::new();
         let mut numbers: rustc_hash::FxHashMap<*const String, u32> = Default::default();
         for (component, c) in t.components.iter().enumerate() {
