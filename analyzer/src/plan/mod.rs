@@ -239,7 +239,7 @@ impl<'t> Tracing<'t> {
     }
 
     /// Traces batches until the sweep is over and none is left: the order site of each
-    /// component with origins, in component order.
+    /// component with origins, in the order traced.
     fn trace(&self, a: &Analysis) -> Vec<Site> {
         let mut walk = Walk::new(self.chains(a));
         let mut traced = Vec::new();
@@ -259,7 +259,6 @@ impl<'t> Tracing<'t> {
                 }
             }
         }
-        traced.sort_unstable_by_key(|s| s.component);
         traced
     }
 
@@ -302,21 +301,36 @@ impl<'t> Tracing<'t> {
                 && matches!(&s.kind, SiteKind::Order { paths: p, .. }
                     if p.iter().copied().eq(paths.iter().map(|&(_, p)| p)))
         };
-        let mut traced = [mine.into_iter().peekable(), theirs.into_iter().peekable()];
+        // The two lists are in the order their sites were traced. They are merged through keys
+        // (component, list and place, in a word each) sorted in their stead: sorting the keys is
+        // far cheaper than moving the sites to sort them. Components and places are bounded by
+        // the file size limit.
+        let mut keys: Vec<u64> = Vec::with_capacity(mine.len() + theirs.len());
+        for (list, traced) in [&mine, &theirs].into_iter().enumerate() {
+            keys.extend(
+                traced.iter().enumerate().map(|(i, s)| {
+                    (s.component as u64) << 32 | (list as u64) << 31 | i as u64 & PLACE
+                }),
+            );
+        }
+        keys.sort_unstable();
+        let mut traced = [mine, theirs];
+        let mut keys = keys.into_iter().peekable();
         let mut sites = Vec::with_capacity(origins.groups().count() + barriers.len());
         let mut walk = None;
         let mut missed = 0;
         for (c, paths) in origins.groups() {
             let mut site = None;
-            for list in &mut traced {
-                while let Some(s) = list.next_if(|s| s.component <= c) {
-                    // Checking each site's paths would read every one of them once more.
-                    debug_assert!(s.component != c || same(&s, c, paths));
-                    if site.is_none() && s.component == c {
-                        site = Some(s);
-                    } else {
-                        missed += 1;
-                    }
+            while let Some(key) = keys.next_if(|&key| key >> 32 <= c as u64) {
+                let list = &mut traced[usize::from(key >> 31 & 1 == 1)];
+                // What is taken leaves a site with nothing to drop.
+                let s = std::mem::replace(&mut list[(key & PLACE) as usize], Site::taken());
+                // Checking each site's paths would read every one of them once more.
+                debug_assert!(s.component != c || same(&s, c, paths));
+                if site.is_none() && s.component == c {
+                    site = Some(s);
+                } else {
+                    missed += 1;
                 }
             }
             sites.push(site.unwrap_or_else(|| {
@@ -328,7 +342,7 @@ impl<'t> Tracing<'t> {
         // The batches hold every origin, in the same groups; tracing here is a fallback that
         // debug builds rule out.
         debug_assert!(
-            missed == 0 && traced.iter().all(|list| list.len() == 0),
+            missed == 0 && keys.len() == 0,
             "the batches hold every origin"
         );
         sites.extend(barriers);
@@ -336,6 +350,23 @@ impl<'t> Tracing<'t> {
             sites,
             after,
             problems,
+        }
+    }
+}
+
+/// The place bits of a key in [`Tracing::finish`]'s merge (the bit above them says which list).
+const PLACE: u64 = (1 << 31) - 1;
+
+impl Site {
+    /// A site with nothing in it, left where one is taken out of a list.
+    fn taken() -> Self {
+        Site {
+            component: usize::MAX,
+            kind: SiteKind::Seal {
+                paths: Vec::new(),
+                inputs: Vec::new(),
+                keys: Vec::new(),
+            },
         }
     }
 }
