@@ -1015,11 +1015,6 @@ impl Ctx {
             implicit,
             fds,
         } = building;
-        // Components are numbered in name order; `order` lists them by file position, `rank`
-        // gives each file position its number. The names are distinct: most comparisons are
-        // settled by the first eight bytes, kept next to the index so that sorting a million
-        // names does not chase a million pointers. A large topology's two halves are sorted
-        // on two cores, then merged.
         // The components are put in name order at the end, in a vector as large as `built`
         // whose memory is new: a large topology's is written (and so mapped) on another
         // thread meanwhile, which has a core to itself in the steps below that use one.
@@ -1035,6 +1030,11 @@ impl Ctx {
                     .ok()
             })
             .flatten();
+        // Components are numbered in name order; `order` lists them by file position, `rank`
+        // gives each file position its number. The names are distinct: most comparisons are
+        // settled by the first eight bytes, kept next to the index so that sorting a million
+        // names does not chase a million pointers. A large topology's two halves are sorted
+        // on two cores, then merged.
         let (order, rank) = name_order(&built);
         // From here the name table gives each name its component's place, and a built one's
         // place is its name-order number.
