@@ -228,11 +228,6 @@ impl Analysis {
         self.state.whys.len()
     }
 
-    /// The component of the port with index `index` (see [`Analysis::port_index`]).
-    pub fn port_component(&self, index: usize) -> usize {
-        self.tables.port_component(index)
-    }
-
     /// The ports of the components in loops, as ranges of port indices (see
     /// [`Analysis::port_index`]), one per loop. Ports are numbered in topological order
     /// outside loops: every other port comes after the ports its component reads.
