@@ -178,8 +178,8 @@ impl<V: Copy + Default> NameTable<V> {
 
     /// The slot the name of `key` would take, or its value when the table has it. `full` gives
     /// the full name a value stands for; it is called only for names longer than 16 bytes, to
-    /// tell apart names that agree on everything the table keeps. The slot is filled with [`Self::fill`],
-    /// with no other change to the table between the two.
+    /// tell apart names that agree on everything the table keeps. The slot is filled with
+    /// [`Self::fill`], with no other change to the table between the two.
     pub(super) fn vacancy<'f>(
         &mut self,
         key: &Key<'_>,

@@ -341,11 +341,12 @@ impl Registry {
         let Some(name) = scalar_text(k).filter(|n| is_component_name(n)) else {
             return Registered::Invalid;
         };
-        self.register_name(&names::Key::new(&name), &name)
+        self.register_name(&names::Key::new(&name))
     }
 
     /// Registers a valid component name, given its key.
-    fn register_name(&mut self, key: &names::Key<'_>, name: &str) -> Registered {
+    fn register_name(&mut self, key: &names::Key<'_>) -> Registered {
+        let name = key.name();
         let long = &self.long;
         let full = |p: &Place| long.get(&p.at).map_or("", |n| n.as_ref());
         match self.table.vacancy(key, full) {
@@ -387,7 +388,7 @@ impl Registry {
         );
         registered.clear();
         registered.extend(entries.iter().map(|(k, _, prepared)| match prepared {
-            Prepared::Name(key) => self.register_name(key, key.name()),
+            Prepared::Name(key) => self.register_name(key),
             Prepared::Invalid => Registered::Invalid,
             Prepared::Other => self.register(k),
         }));

@@ -704,9 +704,9 @@ fn seal_suggestions(
 /// Reads what tracing the seal suggestions of `origins` (components and their origin paths)
 /// starts with, one step at a time for all of them: whether their components act replicated,
 /// their paths and inputs, the ports and labels the inputs read, and the first links of the
-/// walks from there. In a large topology each read is a cache
-/// miss, and tracing one origin waits for its misses one after another; here the misses of a
-/// step are independent of one another and overlap, and tracing then finds them cached.
+/// walks from there. In a large topology each read is a cache miss, and tracing one origin
+/// waits for its misses one after another; here the misses of a step are independent of one
+/// another and overlap, and tracing then finds them cached.
 fn warm(t: &Topology, a: &Analysis, chains: &Chains<'_>, origins: &[(usize, &[(usize, usize)])]) {
     let mut sum = 0usize;
     let mut read = |x: usize| sum = sum.wrapping_add(x);
